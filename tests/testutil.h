@@ -1,0 +1,25 @@
+/*
+ * testutil.h — tiny test harness shared by the C tests: checks that count failures,
+ * comparison of float arrays against reference dumps, and paths to shared data.
+ * A test program returns 0 when every check passed; CTest reports the totals.
+ */
+#ifndef LQF_TESTUTIL_H
+#define LQF_TESTUTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+extern int tu_failures, tu_checks;
+
+#define CHECK(c) tu_check((c), #c, __FILE__, __LINE__)
+int tu_check(int ok, const char *what, const char *file, int line);
+/* max |a-b| <= atol + rtol*|b| elementwise; prints the worst element on failure. */
+int tu_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol);
+double tu_cosine(const float *a, const float *b, size_t n);
+double tu_max_abs(const float *a, size_t n);
+/* $LQFACE_SHARED/rel (default ../shared) and $LQFACE_TESTDATA/rel. Static buffers (rotating). */
+const char *tu_shared(const char *rel);
+const char *tu_testdata(const char *rel);
+/* Load a raw little-endian float32 file; returns count or -1. Caller frees *out. */
+long tu_load_f32(const char *path, float **out);
+int tu_finish(const char *name); /* prints "name: N checks, M failed"; returns exit code */
+#endif
