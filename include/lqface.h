@@ -170,6 +170,22 @@ LQF_API void lqf_detector_free(lqf_detector *d);
 /* Faces sorted by descending score; *faces is malloc'd (free with free()); *n may be 0. */
 LQF_API lqf_status lqf_detect(lqf_detector *d, const lqf_image *img, lqf_face **faces, int *n);
 
+/* ===================================================================== pipeline */
+/* Which detected face a one-face-per-photo pipeline keeps. */
+typedef enum {
+    LQF_PICK_CENTER = 0,  /* the face nearest the image centre (LFW-style photos; default) */
+    LQF_PICK_SCORE,       /* the highest detection score */
+    LQF_PICK_LARGEST,     /* the largest box */
+} lqf_face_pick;
+
+/* Load `path`, detect, pick one face and align it to size x size. det == NULL means the
+ * file already holds an aligned size x size face (it is only loaded and checked).
+ * face (may be NULL) receives the detection. LQF_ERR_NOFACE names the file when no face
+ * was found. */
+LQF_API lqf_status lqf_load_aligned_face(lqf_detector *det, const char *path, lqf_face_pick pick,
+                                         int size, lqf_channel_order order, lqf_image **crop,
+                                         lqf_face *face);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,46 @@
+/*
+ * main.c — entry point of the `lqface` command-line tool: dispatches to the subcommands.
+ * Every subcommand is a thin layer over the library in include/lqface.h.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"detect", cmd_detect, "detect IMG|DIR...          faces (box, score, 5 landmarks) as JSON lines; --draw OUT.png"},
+    {"align", cmd_align, "align IMG|DIR... -o DIR     aligned 112x112 crops (PNG)"},
+    {"embed", cmd_embed, "embed IMG|DIR... [-o PREFIX] embeddings + quality (JSON lines, or PREFIX.f32 + PREFIX.tsv)"},
+    {"compare", cmd_compare, "compare A B                 cosine similarity and same/different at a threshold"},
+    {"info", cmd_info, "info MODEL.onnx             operators, parameters, multiply-adds, input/output shapes"},
+    {"bench", cmd_bench, "bench                       embedding and detection throughput (images/s, peak RSS)"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "lqface %s — face recognition for low-quality faces\n\nusage: lqface COMMAND [options]\n\n", LQF_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) fprintf(f, "  lqface %s\n", commands[i].help);
+    fprintf(f, "\nRun 'lqface COMMAND --help' for a command's options.\n"
+               "Models default to $LQFACE_MODELS or $LQFACE_SHARED/models (default ../shared/models).\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("lqface %s\n", LQF_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lqface: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

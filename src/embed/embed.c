@@ -1,0 +1,170 @@
+/*
+ * embed.c — the embedding model handle: a network plus its input contract (size, channel
+ * order, mean/std), optional flip fusion, L2 normalisation and the feature norm reported
+ * as a quality value (AdaFace's convention: the norm of the unnormalised embedding of the
+ * un-flipped face). Faces are batched through the network in chunks of LQF_EMBED_CHUNK.
+ */
+#include "core/core.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LQF_EMBED_CHUNK 32
+
+struct lqf_embedder {
+    lqf_net *net;
+    lqf_input_contract c;
+    int dim;
+    float *in;   /* chunk input, logical NCHW: (2*CHUNK, 3, H, W) */
+    float *out;  /* chunk output (2*CHUNK, dim) */
+    int cap;     /* images the buffers hold */
+};
+
+static void contract_default(lqf_input_contract *c) {
+    c->width = 112;
+    c->height = 112;
+    c->order = LQF_RGB;
+    for (int i = 0; i < 3; i++) {
+        c->mean[i] = 127.5f;
+        c->std[i] = 128.0f;
+    }
+    c->flip_fusion = 0;
+}
+
+lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contract, lqf_embedder **out) {
+    *out = NULL;
+    lqf_input_contract c;
+    if (contract) c = *contract; else contract_default(&c);
+    if (c.width <= 0 || c.height <= 0) return lqf_fail(LQF_ERR_ARG, "%s: bad input contract size", path);
+    lqf_net *net = NULL;
+    lqf_status st = lqf_net_load_onnx(path, &net);
+    if (st) return st;
+    if (lqf_net_num_inputs(net) != 1 || lqf_net_num_outputs(net) < 1) {
+        lqf_net_free(net);
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: an embedding model needs one input and one output", path);
+    }
+    int64_t d[8];
+    int nd = lqf_net_input_shape(net, 0, 1, d);
+    if (nd != 4 || d[1] != 3) {
+        lqf_net_free(net);
+        return lqf_fail(LQF_ERR_SHAPE, "%s: input is not an image tensor (1,3,H,W)", path);
+    }
+    if (d[2] != c.height || d[3] != c.width) {
+        int h = (int)d[2], w = (int)d[3];
+        lqf_net_free(net);
+        return lqf_fail(LQF_ERR_SHAPE, "%s: network input is %dx%d but the contract says %dx%d", path, w,
+                        h, c.width, c.height);
+    }
+    nd = lqf_net_output_shape(net, 0, 1, d);
+    int64_t dim = 1;
+    for (int i = 1; i < nd; i++) dim *= d[i];
+    lqf_embedder *e = calloc(1, sizeof *e);
+    if (!e) {
+        lqf_net_free(net);
+        return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", path);
+    }
+    e->net = net;
+    e->c = c;
+    e->dim = (int)dim;
+    *out = e;
+    return LQF_OK;
+}
+
+void lqf_embedder_free(lqf_embedder *e) {
+    if (!e) return;
+    lqf_net_free(e->net);
+    lqf_free(e->in);
+    lqf_free(e->out);
+    free(e);
+}
+
+int lqf_embedder_dim(const lqf_embedder *e) { return e->dim; }
+void lqf_embedder_contract(const lqf_embedder *e, lqf_input_contract *c) { *c = e->c; }
+lqf_net *lqf_embedder_net(lqf_embedder *e) { return e->net; }
+
+static lqf_status reserve(lqf_embedder *e, int images) {
+    if (images <= e->cap) return LQF_OK;
+    lqf_free(e->in);
+    lqf_free(e->out);
+    size_t plane = (size_t)e->c.width * e->c.height;
+    e->in = lqf_alloc((size_t)images * 3 * plane * sizeof(float));
+    e->out = lqf_alloc((size_t)images * e->dim * sizeof(float));
+    if (!e->in || !e->out) {
+        e->cap = 0;
+        return lqf_fail(LQF_ERR_NOMEM, "embedder: out of memory for %d images", images);
+    }
+    e->cap = images;
+    return LQF_OK;
+}
+
+/* Write face f (HWC bytes) as normalised planes (3,H,W) in the network's channel order;
+ * flip mirrors horizontally. */
+static void normalise(const lqf_input_contract *c, const lqf_image *f, int flip, float *dst) {
+    int W = c->width, H = c->height;
+    int swap = f->order != c->order;
+    for (int ch = 0; ch < 3; ch++) {
+        int src_ch = swap ? 2 - ch : ch;
+        float m = c->mean[ch], inv = 1.0f / c->std[ch];
+        float *plane = dst + (size_t)ch * W * H;
+        for (int y = 0; y < H; y++) {
+            const uint8_t *row = f->data + (size_t)y * W * 3;
+            float *o = plane + (size_t)y * W;
+            for (int x = 0; x < W; x++) {
+                int sx = flip ? W - 1 - x : x;
+                o[x] = ((float)row[sx * 3 + src_ch] - m) * inv;
+            }
+        }
+    }
+}
+
+lqf_status lqf_embedder_embed(lqf_embedder *e, const lqf_image *const *faces, int n, float *emb, float *norms) {
+    if (n <= 0) return LQF_OK;
+    for (int i = 0; i < n; i++) {
+        const lqf_image *f = faces[i];
+        if (!f || !f->data || f->channels != 3)
+            return lqf_fail(LQF_ERR_ARG, "embed: face %d is not a 3-channel image", i);
+        if (f->width != e->c.width || f->height != e->c.height)
+            return lqf_fail(LQF_ERR_SHAPE, "embed: face %d is %dx%d but the model expects %dx%d aligned faces", i,
+                            f->width, f->height, e->c.width, e->c.height);
+    }
+    int views = e->c.flip_fusion ? 2 : 1;
+    lqf_status st = reserve(e, LQF_EMBED_CHUNK * views);
+    if (st) return st;
+    size_t isz = (size_t)3 * e->c.width * e->c.height;
+    int D = e->dim;
+    for (int base = 0; base < n; base += LQF_EMBED_CHUNK) {
+        int b = LQF_MIN(LQF_EMBED_CHUNK, n - base);
+        /* layout: images 0..b-1 plain, b..2b-1 flipped */
+#pragma omp parallel for schedule(static)
+        for (int k = 0; k < b * views; k++)
+            normalise(&e->c, faces[base + k % b], k >= b, e->in + (size_t)k * isz);
+        const float *ins[1] = {e->in};
+        float *outs[1] = {e->out};
+        st = lqf_net_run(e->net, b * views, ins, outs);
+        if (st) return st;
+        for (int i = 0; i < b; i++) {
+            const float *raw = e->out + (size_t)i * D;
+            const float *fl = views == 2 ? e->out + (size_t)(b + i) * D : NULL;
+            float *o = emb + (size_t)(base + i) * D;
+            double nr = 0, nf = 0;
+            for (int j = 0; j < D; j++) {
+                float v = fl ? raw[j] + fl[j] : raw[j];
+                o[j] = v;
+                nr += (double)raw[j] * raw[j];
+                nf += (double)v * v;
+            }
+            if (!isfinite(nf))
+                return lqf_fail(LQF_ERR_NUMERIC, "embed: face %d gave a non-finite embedding", base + i);
+            float inv = nf > 0 ? (float)(1.0 / sqrt(nf)) : 0.0f;
+            for (int j = 0; j < D; j++) o[j] *= inv;
+            if (norms) norms[base + i] = (float)sqrt(nr);
+        }
+    }
+    return LQF_OK;
+}
+
+float lqf_cosine(const float *a, const float *b, int dim) {
+    double s = 0;
+    for (int i = 0; i < dim; i++) s += (double)a[i] * b[i];
+    return (float)s;
+}
