@@ -3,6 +3,6 @@
 # Shared data and models come from $LQFACE_SHARED (default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
 export LQFACE_SHARED="${LQFACE_SHARED:-$(cd .. && pwd)/shared}"
+scripts/build.sh
 ctest --test-dir build --output-on-failure -j2
