@@ -186,6 +186,104 @@ LQF_API lqf_status lqf_load_aligned_face(lqf_detector *det, const char *path, lq
                                          int size, lqf_channel_order order, lqf_image **crop,
                                          lqf_face *face);
 
+/* ===================================================================== evaluation */
+/* Verification and identification metrics (computed in double) and readers of the public
+ * protocol files. A verification pair is predicted "same" when the squared-L2 distance d of
+ * its two L2-normalised embeddings (d = 2 - 2 cos) is BELOW a threshold, as in insightface's
+ * eval/verification.py; the cosine form of a threshold t is 1 - t/2 (same if cos > 1 - t/2). */
+#define LQF_EVAL_MAX_FOLDS 64
+#define LQF_EVAL_N_FAR 6 /* TAR@FAR targets 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1 */
+
+typedef struct {
+    int n_pairs, n_same, n_diff, n_folds;
+    /* insightface protocol: contiguous folds (sklearn KFold, no shuffle), grid i*0.01 for
+     * i = 0..399, per fold the FIRST threshold of best accuracy on the other folds is applied
+     * to the held-out fold; mean and std (ddof 0) over folds. */
+    double acc_mean, acc_std;
+    double fold_acc[LQF_EVAL_MAX_FOLDS], fold_thr[LQF_EVAL_MAX_FOLDS];
+    /* VAL@FAR=1e-3 (insightface calculate_val: grid i*0.001, i = 0..3999, FAR -> threshold
+     * by scipy's interp1d(kind='slinear') as in scipy <= 1.8, threshold 0 when the largest
+     * training FAR is below the target). */
+    double val_mean, val_std, far_mean;
+    double fold_val[LQF_EVAL_MAX_FOLDS], fold_far[LQF_EVAL_MAX_FOLDS],
+        fold_val_thr[LQF_EVAL_MAX_FOLDS];
+    /* Over all pairs: FIRST threshold of the 0.01 grid with the best accuracy (same if
+     * d < best_thr, i.e. cos > best_thr_cos), and that accuracy. */
+    double best_thr, best_thr_cos, best_acc;
+    /* ROC over all pairs, a pair accepted when d <= t. TAR@FAR: the largest t (the last ROC
+     * point) whose FAR <= target; tar_thr = that t (-inf: nothing accepted), far_at = its FAR. */
+    double far_target[LQF_EVAL_N_FAR], tar_at_far[LQF_EVAL_N_FAR];
+    double tar_thr[LQF_EVAL_N_FAR], far_at[LQF_EVAL_N_FAR];
+    /* Equal error rate: where the piecewise-linear ROC crosses FRR = FAR (first crossing). */
+    double eer;
+    double auc; /* trapezoidal area under the ROC (FAR, TAR) */
+} lqf_verify_result;
+
+/* Squared L2 distance of each pair: dist[i] = |a_i - b_i|^2; a, b: n x dim. */
+LQF_API void lqf_pair_distances(const float *a, const float *b, int n, int dim, double *dist);
+/* All verification metrics above from per-pair distances and labels (issame: 0/1).
+ * n_folds: 10 for the standard protocol; 2 <= n_folds <= min(n, LQF_EVAL_MAX_FOLDS). */
+LQF_API lqf_status lqf_verify_eval(const double *dist, const uint8_t *issame, int n, int n_folds,
+                                   lqf_verify_result *r);
+/* ROC over all pairs: point 0 is (FAR 0, TAR 0) at thr = -inf, then one point per distinct
+ * distance t ascending, accepting d <= t. Arrays are malloc'd (caller frees with free()). */
+LQF_API lqf_status lqf_verify_roc(const double *dist, const uint8_t *issame, int n, double **thr,
+                                  double **tar, double **far, int *n_points);
+
+typedef struct {
+    int n_probes, n_mated, n_nonmated; /* mated: the probe's label occurs in the gallery */
+    int n_gallery, n_distractors;
+    /* Closed-set (mated probes; distractors appended to the gallery). Rank of a probe = 1 +
+     * number of non-mate entries scoring STRICTLY higher than its best mate (ties favour the
+     * probe); rank-k = fraction of mated probes with rank <= k. */
+    double rank1, rank5, rank10, rank20;
+    /* Open-set DIR at FPIR 1% and 10% (rank 1), as in the IJB-S (PFE) code: m = round-half-even
+     * (FPIR x non-mated probes); threshold = m-th highest non-mated top score (highest + 1e-5
+     * if m = 0); DIR = fraction of mated probes at rank 1 with best mate score >= threshold.
+     * NaN when there is no non-mated probe. fpir_measured: non-mated tops >= threshold. */
+    double fpir[2], dir[2], dir_thr[2], fpir_measured[2];
+} lqf_ident_result;
+
+/* sim: n_probe x n_gallery similarities (higher = more alike); dsim: n_probe x n_distractor
+ * (may be NULL when n_distractor = 0), distractors never match. cmc (may be NULL): max_rank
+ * values, cmc[k-1] = rank-k identification rate. */
+LQF_API lqf_status lqf_ident_eval(const float *sim, const float *dsim, const int *probe_label,
+                                  const int *gallery_label, int n_probe, int n_gallery,
+                                  int n_distractor, double *cmc, int max_rank, lqf_ident_result *r);
+
+/* A list of verification pairs (image paths and same/different labels). */
+typedef struct {
+    int n;               /* pairs */
+    char **path_a, **path_b;
+    uint8_t *issame;     /* 1: same identity */
+    int n_folds;         /* folds the protocol declares (LFW, CFP: 10); 0 when unknown */
+} lqf_pair_list;
+/* LFW pairs.txt: header "F N" (or "N"), then F blocks of N lines `name i j` (same) and N lines
+ * `name1 i name2 j` (different); image root/name/name_%04d.jpg (root may be NULL). */
+LQF_API lqf_status lqf_pairs_load_lfw(const char *pairs_txt, const char *image_root,
+                                      lqf_pair_list **out);
+/* Generic list: lines `path_a path_b label` (label 0/1; '#' comments and blank lines skipped);
+ * relative paths are joined to root (may be NULL). */
+LQF_API lqf_status lqf_pairs_load_list(const char *list_txt, const char *root, lqf_pair_list **out);
+/* CFP protocol directory (cfp-dataset/Protocol): Pair_list_F.txt and Pair_list_P.txt (`index
+ * path`, paths relative to that directory), Split/<split>/01..NN/{same,diff}.txt (`i,j`);
+ * split "FP" (frontal-profile) or "FF". Pairs ordered fold by fold, same then diff. */
+LQF_API lqf_status lqf_pairs_load_cfp(const char *protocol_dir, const char *split,
+                                      lqf_pair_list **out);
+LQF_API void lqf_pair_list_free(lqf_pair_list *p);
+
+/* insightface validation pack (.bin): pickle((bins, issame_list)), Python-2 or -3 pickles of
+ * bytes/str or numpy uint8 arrays. Image 2i and 2i+1 form pair i. */
+typedef struct {
+    int n_pairs, n_images;       /* n_images = 2 n_pairs */
+    const uint8_t **image;       /* encoded image i (JPEG/PNG bytes), image_len[i] bytes */
+    size_t *image_len;
+    uint8_t *issame;             /* n_pairs flags */
+    void *storage_;              /* private */
+} lqf_bin_pack;
+LQF_API lqf_status lqf_bin_load(const char *path, lqf_bin_pack **out);
+LQF_API void lqf_bin_free(lqf_bin_pack *b);
+
 #ifdef __cplusplus
 }
 #endif
