@@ -1,0 +1,35 @@
+/*
+ * ops_internal.h — helpers shared between the kernel files of src/ops/ and not part of the
+ * ops.h contract: the fused convolution epilogue over channels-last rows, and the view
+ * "collapse" that turns up to three strided views into a short loop nest for elementwise
+ * kernels (binary arithmetic, copies).
+ */
+#ifndef LQF_OPS_INTERNAL_H
+#define LQF_OPS_INTERNAL_H
+
+#include "ops/ops.h"
+
+/* Rows [row0, row0+nrows) of a channels-last (rows, c) tensor y, in place:
+ * y = act(y + b) + residual, where b (c) may be NULL, ep may be NULL (bias only) and the
+ * residual (same indexing as y) must not alias y. */
+void lqf_epilogue_rows(const float *b, const lqf_epilogue *ep, int64_t row0, int64_t nrows, int c,
+                       float *y);
+/* 1 when bias, activation and residual are all absent (nothing to do after a product). */
+int lqf_epilogue_is_identity(const float *b, const lqf_epilogue *ep);
+
+/* Test hook: floats of im2col scratch per tile (<= 0 restores the default, 4 MB). Set it
+ * before calling lqf_conv2d_scratch; a small value forces many tiles. */
+void lqf_conv_set_im2col_budget(int64_t floats);
+
+/* A loop nest equivalent to an elementwise walk over `nview` views with the same logical
+ * dims: dims reordered by the first view's strides (outermost first), extent-1 dims
+ * dropped, mergeable neighbours merged, broadcast (extent-1 in a view but not in the
+ * first) turned into stride 0. ndim >= 1; the innermost dim is dims[ndim-1]. */
+typedef struct {
+    int ndim;
+    int64_t dims[LQF_MAX_DIMS];
+    int64_t strides[3][LQF_MAX_DIMS];
+} lqf_loopnest;
+void lqf_loopnest_init(lqf_loopnest *ln, int nview, const lqf_view *const *views);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * pool.c — spatial pooling and resizing over channels-last tensors: max pooling with ONNX
+ * output-size rules (explicit padding, ceil_mode as PyTorch/ONNX Runtime apply it: a window
+ * that would start inside the right/bottom padding is dropped) and nearest-neighbour
+ * upsampling by integer factors. Parallel over output rows (n, oy), SIMD over channels.
+ */
+#include "ops/ops.h"
+#include "core/core.h"
+
+#include <float.h>
+#include <string.h>
+
+static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode) {
+    int span = in + p0 + p1 - k;
+    if (span < 0) return 0;
+    int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    /* The last window must start inside the input or the leading padding. */
+    if (ceil_mode && (o - 1) * s >= in + p0) o--;
+    return o;
+}
+
+void lqf_pool_shape_init(lqf_pool_shape *s) {
+    if (s->sh < 1) s->sh = 1;
+    if (s->sw < 1) s->sw = 1;
+    s->oh = pool_out(s->h, s->kh, s->sh, s->pt, s->pb, s->ceil_mode);
+    s->ow = pool_out(s->w, s->kw, s->sw, s->pl, s->pr, s->ceil_mode);
+}
+
+/* x (N,H,W,C) -> y (N,OH,OW,C); padding never wins (it is -inf). */
+void lqf_maxpool_forward(const lqf_pool_shape *s, const float *x, float *y) {
+    const int C = s->c;
+    int64_t rows = (int64_t)s->n * s->oh;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int n = (int)(r / s->oh), oy = (int)(r % s->oh);
+        int ih0 = oy * s->sh - s->pt;
+        int i0 = LQF_MAX(ih0, 0), i1 = LQF_MIN(ih0 + s->kh, s->h);
+        const float *xn = x + (size_t)n * s->h * s->w * C;
+        for (int ox = 0; ox < s->ow; ox++) {
+            int iw0 = ox * s->sw - s->pl;
+            int j0 = LQF_MAX(iw0, 0), j1 = LQF_MIN(iw0 + s->kw, s->w);
+            float *yo = y + ((size_t)r * s->ow + ox) * C;
+            if (i0 >= i1 || j0 >= j1) { /* window entirely in padding (cannot happen with ONNX pads < kernel) */
+                for (int c = 0; c < C; c++) yo[c] = -FLT_MAX;
+                continue;
+            }
+            memcpy(yo, xn + ((size_t)i0 * s->w + j0) * C, (size_t)C * sizeof(float));
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++) {
+                    const float *xp = xn + ((size_t)i * s->w + j) * C;
+#pragma omp simd
+                    for (int c = 0; c < C; c++) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
+                }
+        }
+    }
+}
+
+/* x (N,H,W,C) -> y (N,H*sh,W*sw,C), y[n,oy,ox,c] = x[n,oy/sh,ox/sw,c]. */
+void lqf_resize_nearest(int n, int h, int w, int c, int sh, int sw, const float *x, float *y) {
+    int oh = h * sh, ow = w * sw;
+    int64_t rows = (int64_t)n * oh;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int b = (int)(r / oh), oy = (int)(r % oh);
+        const float *xr = x + ((size_t)b * h + oy / sh) * w * c;
+        float *yr = y + (size_t)r * ow * c;
+        for (int ox = 0; ox < ow; ox++)
+            memcpy(yr + (size_t)ox * c, xr + (size_t)(ox / sw) * c, (size_t)c * sizeof(float));
+    }
+}
