@@ -1,0 +1,243 @@
+/*
+ * degrade.c — the low-quality degradations declared in degrade.h: resolution loss, blur,
+ * noise, JPEG and face-alignment error, plus the deterministic generator they draw from.
+ * Resizing follows OpenCV's conventions (INTER_AREA box/fractional coverage when shrinking,
+ * INTER_LINEAR with half-pixel centres and clamped borders) so degraded faces match what
+ * users of cv2-based pipelines (AdaFace, QGFace) see.
+ */
+#include "augment/degrade.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ random numbers */
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void lqf_rng_seed(lqf_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t lqf_rng_u64(lqf_rng *r) {
+    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return res;
+}
+
+double lqf_rng_uniform(lqf_rng *r) { return (double)(lqf_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+double lqf_rng_normal(lqf_rng *r) {
+    double u = lqf_rng_uniform(r), v = lqf_rng_uniform(r);
+    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
+}
+
+static inline uint8_t sat_u8(double v) {
+    long i = lround(v);
+    return (uint8_t)(i < 0 ? 0 : i > 255 ? 255 : i);
+}
+
+/* ------------------------------------------------------------------ resizing */
+/* Per output index: the source cells it covers and their weights (INTER_AREA). */
+typedef struct { int src; float w; } area_tap;
+
+static int area_taps(int in, int out, area_tap *taps, int *start) {
+    double scale = (double)in / out;
+    int n = 0;
+    for (int o = 0; o < out; o++) {
+        double f0 = o * scale, f1 = f0 + scale;
+        int s0 = (int)ceil(f0 - 1e-9), s1 = (int)floor(f1 + 1e-9);
+        start[o] = n;
+        if (s0 - f0 > 1e-6) taps[n++] = (area_tap){s0 - 1, (float)((s0 - f0) / scale)};
+        for (int s = s0; s < s1; s++) taps[n++] = (area_tap){s, (float)(1.0 / scale)};
+        if (f1 - s1 > 1e-6 && s1 < in) taps[n++] = (area_tap){s1, (float)((f1 - s1) / scale)};
+    }
+    start[out] = n;
+    return n;
+}
+
+void lqf_resize_area(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh) {
+    if (ow > w || oh > h) {
+        lqf_resize_bilinear(src, w, h, dst, ow, oh);
+        return;
+    }
+    area_tap *tx = malloc(sizeof(area_tap) * (size_t)(2 * w + 2 * ow + 4));
+    area_tap *ty = malloc(sizeof(area_tap) * (size_t)(2 * h + 2 * oh + 4));
+    int *sx = malloc(sizeof(int) * (size_t)(ow + 1)), *sy = malloc(sizeof(int) * (size_t)(oh + 1));
+    area_taps(w, ow, tx, sx);
+    area_taps(h, oh, ty, sy);
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                for (int j = sy[y]; j < sy[y + 1]; j++) {
+                    const uint8_t *row = src + (size_t)ty[j].src * w * 3;
+                    double racc = 0;
+                    for (int i = sx[x]; i < sx[x + 1]; i++) racc += tx[i].w * row[tx[i].src * 3 + c];
+                    acc += ty[j].w * racc;
+                }
+                dst[((size_t)y * ow + x) * 3 + c] = sat_u8(acc);
+            }
+    free(tx);
+    free(ty);
+    free(sx);
+    free(sy);
+}
+
+void lqf_resize_bilinear(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh) {
+    double sx = (double)w / ow, sy = (double)h / oh;
+    int *x0 = malloc(sizeof(int) * (size_t)ow);
+    float *ax = malloc(sizeof(float) * (size_t)ow);
+    for (int x = 0; x < ow; x++) {
+        double fx = (x + 0.5) * sx - 0.5;
+        int i = (int)floor(fx);
+        double a = fx - i;
+        if (i < 0) { i = 0; a = 0; }
+        if (i >= w - 1) { i = w - 1; a = 0; }
+        x0[x] = i;
+        ax[x] = (float)a;
+    }
+    for (int y = 0; y < oh; y++) {
+        double fy = (y + 0.5) * sy - 0.5;
+        int j = (int)floor(fy);
+        double b = fy - j;
+        if (j < 0) { j = 0; b = 0; }
+        if (j >= h - 1) { j = h - 1; b = 0; }
+        int j1 = j + 1 < h ? j + 1 : j;
+        const uint8_t *r0 = src + (size_t)j * w * 3, *r1 = src + (size_t)j1 * w * 3;
+        uint8_t *o = dst + (size_t)y * ow * 3;
+        for (int x = 0; x < ow; x++) {
+            int i = x0[x], i1 = i + 1 < w ? i + 1 : i;
+            float a = ax[x];
+            for (int c = 0; c < 3; c++) {
+                float top = r0[i * 3 + c] + a * (r0[i1 * 3 + c] - r0[i * 3 + c]);
+                float bot = r1[i * 3 + c] + a * (r1[i1 * 3 + c] - r1[i * 3 + c]);
+                o[x * 3 + c] = sat_u8(top + (float)b * (bot - top));
+            }
+        }
+    }
+    free(x0);
+    free(ax);
+}
+
+lqf_status lqf_degrade_resolution(lqf_image *img, int r) {
+    if (r <= 0) return lqf_fail(LQF_ERR_ARG, "degrade: resolution must be positive (got %d)", r);
+    if (r >= img->width && r >= img->height) return LQF_OK;
+    uint8_t *small = malloc((size_t)r * r * 3);
+    if (!small) return lqf_fail(LQF_ERR_NOMEM, "degrade: out of memory");
+    lqf_resize_area(img->data, img->width, img->height, small, r, r);
+    lqf_resize_bilinear(small, r, r, img->data, img->width, img->height);
+    free(small);
+    return LQF_OK;
+}
+
+/* ------------------------------------------------------------------ blur, noise, JPEG */
+static inline int reflect101(int i, int n) {
+    if (n == 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+    return i;
+}
+
+lqf_status lqf_degrade_blur(lqf_image *img, double sigma) {
+    if (sigma <= 0) return LQF_OK;
+    int k = ((int)lround(sigma * 3 * 2 + 1)) | 1, r = k / 2;
+    double *g = malloc(sizeof(double) * (size_t)k), sum = 0;
+    for (int i = 0; i < k; i++) sum += g[i] = exp(-(double)(i - r) * (i - r) / (2 * sigma * sigma));
+    for (int i = 0; i < k; i++) g[i] /= sum;
+    int W = img->width, H = img->height;
+    float *tmp = malloc(sizeof(float) * (size_t)W * H * 3);
+    if (!g || !tmp) {
+        free(g);
+        free(tmp);
+        return lqf_fail(LQF_ERR_NOMEM, "degrade: out of memory");
+    }
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                for (int i = 0; i < k; i++) acc += g[i] * img->data[((size_t)y * W + reflect101(x + i - r, W)) * 3 + c];
+                tmp[((size_t)y * W + x) * 3 + c] = (float)acc;
+            }
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                for (int i = 0; i < k; i++) acc += g[i] * tmp[((size_t)reflect101(y + i - r, H) * W + x) * 3 + c];
+                img->data[((size_t)y * W + x) * 3 + c] = sat_u8(acc);
+            }
+    free(g);
+    free(tmp);
+    return LQF_OK;
+}
+
+void lqf_degrade_noise(lqf_image *img, double sigma, lqf_rng *rng) {
+    size_t n = (size_t)img->width * img->height * 3;
+    for (size_t i = 0; i < n; i++) img->data[i] = sat_u8(img->data[i] + sigma * lqf_rng_normal(rng));
+}
+
+lqf_status lqf_degrade_jpeg(lqf_image *img, int quality) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    lqf_status st = lqf_image_encode_jpeg(img, quality, &buf, &len);
+    if (st) return st;
+    lqf_image *dec = NULL;
+    st = lqf_image_decode(buf, len, "jpeg re-encode", img->order, &dec);
+    free(buf);
+    if (st) return st;
+    memcpy(img->data, dec->data, (size_t)img->width * img->height * 3);
+    lqf_image_free(dec);
+    return LQF_OK;
+}
+
+/* ------------------------------------------------------------------ alignment error */
+static void apply(const double M[6], double x, double y, double *ox, double *oy) {
+    *ox = M[0] * x + M[1] * y + M[2];
+    *oy = M[3] * x + M[4] * y + M[5];
+}
+
+void lqf_perturb_landmarks(const float lm[10], int size, double rot_deg, double scale, double shift_px,
+                           lqf_rng *rng, float out[10]) {
+    float dst[10];
+    for (int i = 0; i < 10; i++) dst[i] = lqf_arcface_template[i] * (float)size / 112.0f;
+    double M[6];
+    if (lqf_similarity_estimate(lm, dst, 5, M) != LQF_OK) {
+        memcpy(out, lm, sizeof(float) * 10);
+        return;
+    }
+    double th = (2 * lqf_rng_uniform(rng) - 1) * rot_deg * M_PI / 180.0;
+    double s = 1.0 + (2 * lqf_rng_uniform(rng) - 1) * scale;
+    double tx = (2 * lqf_rng_uniform(rng) - 1) * shift_px, ty = (2 * lqf_rng_uniform(rng) - 1) * shift_px;
+    double q[10], cx = 0, cy = 0;
+    for (int p = 0; p < 5; p++) {
+        apply(M, lm[2 * p], lm[2 * p + 1], &q[2 * p], &q[2 * p + 1]);
+        cx += q[2 * p] / 5;
+        cy += q[2 * p + 1] / 5;
+    }
+    /* inverse of the similarity M (template <- image) */
+    double det = M[0] * M[4] - M[1] * M[3];
+    double Mi[6] = {M[4] / det, -M[1] / det, 0, -M[3] / det, M[0] / det, 0};
+    Mi[2] = -(Mi[0] * M[2] + Mi[1] * M[5]);
+    Mi[5] = -(Mi[3] * M[2] + Mi[4] * M[5]);
+    double c = cos(th), sn = sin(th);
+    for (int p = 0; p < 5; p++) {
+        double dx = q[2 * p] - cx, dy = q[2 * p + 1] - cy;
+        double nx = s * (c * dx - sn * dy) + cx + tx, ny = s * (sn * dx + c * dy) + cy + ty;
+        double ox, oy;
+        apply(Mi, nx, ny, &ox, &oy);
+        out[2 * p] = (float)ox;
+        out[2 * p + 1] = (float)oy;
+    }
+}
