@@ -1,0 +1,182 @@
+/*
+ * image.c — the lqf_image object (create/clone/free, channel order) and the format
+ * dispatcher: lqf_image_load/decode pick the codec by the file's magic bytes (never by its
+ * name) and lqf_image_save picks it by the extension. The codecs live beside this file:
+ * jpeg.c (libjpeg-turbo), png.c (libpng) and pnm.c (PGM/PPM, own parser). Every codec
+ * decodes to 3 interleaved 8-bit channels in the order asked for (greyscale is expanded)
+ * and names the file in its error messages.
+ */
+#include "core/core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- codec entry points (defined in jpeg.c, png.c, pnm.c; internal to src/image) ---- */
+lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
+                           lqf_image **out);
+lqf_status lqf_jpeg_encode(const lqf_image *img, int quality, uint8_t **buf, size_t *len);
+lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
+                          lqf_image **out);
+lqf_status lqf_png_encode(const lqf_image *img, const char *name, uint8_t **buf, size_t *len);
+lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
+                          lqf_image **out);
+lqf_status lqf_pnm_encode(const lqf_image *img, int grey, uint8_t **buf, size_t *len);
+
+/* Largest image accepted by the decoders (pixels); guards size arithmetic and memory. */
+#define LQF_IMAGE_MAX_PIXELS ((size_t)1 << 28)
+
+/* =========================================================================== object */
+
+lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_image **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_image_create: out is NULL");
+    *out = NULL;
+    if (width <= 0 || height <= 0 || (size_t)width * (size_t)height > LQF_IMAGE_MAX_PIXELS)
+        return lqf_fail(LQF_ERR_ARG, "lqf_image_create: bad size %dx%d", width, height);
+    if (order != LQF_RGB && order != LQF_BGR)
+        return lqf_fail(LQF_ERR_ARG, "lqf_image_create: bad channel order %d", (int)order);
+    lqf_image *im = calloc(1, sizeof *im);
+    if (!im) return lqf_fail(LQF_ERR_NOMEM, "lqf_image_create: out of memory");
+    im->width = width;
+    im->height = height;
+    im->channels = 3;
+    im->order = order;
+    im->data = lqf_calloc((size_t)width * height * 3);
+    if (!im->data) {
+        free(im);
+        return lqf_fail(LQF_ERR_NOMEM, "lqf_image_create: out of memory for %dx%d", width, height);
+    }
+    *out = im;
+    return LQF_OK;
+}
+
+void lqf_image_free(lqf_image *img) {
+    if (!img) return;
+    lqf_free(img->data);
+    free(img);
+}
+
+lqf_status lqf_image_clone(const lqf_image *src, lqf_image **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_image_clone: out is NULL");
+    *out = NULL;
+    if (!src || !src->data || src->channels != 3)
+        return lqf_fail(LQF_ERR_ARG, "lqf_image_clone: source is not a 3-channel image");
+    lqf_status st = lqf_image_create(src->width, src->height, src->order, out);
+    if (st) return st;
+    memcpy((*out)->data, src->data, (size_t)src->width * src->height * 3);
+    return LQF_OK;
+}
+
+void lqf_image_set_order(lqf_image *img, lqf_channel_order order) {
+    if (!img || !img->data || img->order == order) return;
+    size_t n = (size_t)img->width * img->height;
+    uint8_t *p = img->data;
+    for (size_t i = 0; i < n; i++, p += 3) {
+        uint8_t t = p[0];
+        p[0] = p[2];
+        p[2] = t;
+    }
+    img->order = order;
+}
+
+/* =========================================================================== decode */
+
+typedef enum { FMT_UNKNOWN, FMT_JPEG, FMT_PNG, FMT_PNM } image_format;
+
+static image_format sniff(const uint8_t *b, size_t n) {
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return FMT_JPEG;
+    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return FMT_PNG;
+    if (n >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7' && isspace(b[2])) return FMT_PNM;
+    return FMT_UNKNOWN;
+}
+
+lqf_status lqf_image_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
+                            lqf_image **out) {
+    if (!name) name = "<memory>";
+    if (!out) return lqf_fail(LQF_ERR_ARG, "%s: lqf_image_decode: out is NULL", name);
+    *out = NULL;
+    if (order != LQF_RGB && order != LQF_BGR)
+        return lqf_fail(LQF_ERR_ARG, "%s: bad channel order %d", name, (int)order);
+    if (!buf && len) return lqf_fail(LQF_ERR_ARG, "%s: lqf_image_decode: buffer is NULL", name);
+    if (len == 0) return lqf_fail(LQF_ERR_FORMAT, "%s: empty file", name);
+    switch (sniff(buf, len)) {
+    case FMT_JPEG: return lqf_jpeg_decode(buf, len, name, order, out);
+    case FMT_PNG: return lqf_png_decode(buf, len, name, order, out);
+    case FMT_PNM: return lqf_pnm_decode(buf, len, name, order, out);
+    default: break;
+    }
+    /* A JPEG or PNG cut off inside its signature is still recognisably that format. */
+    if (len < 3 && buf[0] == 0xFF && (len < 2 || buf[1] == 0xD8))
+        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated JPEG", name);
+    if (len < 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", len) == 0)
+        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated PNG", name);
+    return lqf_fail(LQF_ERR_FORMAT, "%s: not an image (unknown format)", name);
+}
+
+lqf_status lqf_image_load(const char *path, lqf_channel_order order, lqf_image **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_image_load: out is NULL");
+    *out = NULL;
+    if (!path) return lqf_fail(LQF_ERR_ARG, "lqf_image_load: path is NULL");
+    uint8_t *buf;
+    size_t len;
+    lqf_status st = lqf_read_file(path, &buf, &len);
+    if (st) return st;
+    st = lqf_image_decode(buf, len, path, order, out);
+    free(buf);
+    return st;
+}
+
+/* =========================================================================== encode */
+
+lqf_status lqf_image_encode_jpeg(const lqf_image *img, int quality, uint8_t **buf, size_t *len) {
+    if (!buf || !len) return lqf_fail(LQF_ERR_ARG, "lqf_image_encode_jpeg: output pointer is NULL");
+    *buf = NULL;
+    *len = 0;
+    if (!img || !img->data || img->channels != 3 || img->width <= 0 || img->height <= 0)
+        return lqf_fail(LQF_ERR_ARG, "lqf_image_encode_jpeg: not a 3-channel image");
+    if (quality < 1 || quality > 100)
+        return lqf_fail(LQF_ERR_ARG, "lqf_image_encode_jpeg: quality %d outside 1..100", quality);
+    return lqf_jpeg_encode(img, quality, buf, len);
+}
+
+static const char *extension(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash)) return "";
+    return dot + 1;
+}
+
+lqf_status lqf_image_save(const lqf_image *img, const char *path) {
+    if (!path) return lqf_fail(LQF_ERR_ARG, "lqf_image_save: path is NULL");
+    if (!img || !img->data || img->channels != 3 || img->width <= 0 || img->height <= 0)
+        return lqf_fail(LQF_ERR_ARG, "%s: lqf_image_save: not a 3-channel image", path);
+    const char *ext = extension(path);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    lqf_status st;
+    if (!strcasecmp(ext, "png"))
+        st = lqf_png_encode(img, path, &buf, &len);
+    else if (!strcasecmp(ext, "jpg") || !strcasecmp(ext, "jpeg"))
+        st = lqf_jpeg_encode(img, 95, &buf, &len);
+    else if (!strcasecmp(ext, "ppm"))
+        st = lqf_pnm_encode(img, 0, &buf, &len);
+    else if (!strcasecmp(ext, "pgm"))
+        st = lqf_pnm_encode(img, 1, &buf, &len);
+    else
+        return lqf_fail(LQF_ERR_ARG, "%s: unknown image extension (use .png, .jpg, .jpeg, .ppm or .pgm)",
+                        path);
+    if (st) return lqf_fail_context(st, "%s", path);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        int e = errno;
+        free(buf);
+        return lqf_fail(LQF_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+    }
+    size_t put = fwrite(buf, 1, len, f);
+    int e = errno;
+    free(buf);
+    if (fclose(f) != 0 || put != len)
+        return lqf_fail(LQF_ERR_IO, "%s: write failed: %s", path, strerror(e ? e : EIO));
+    return LQF_OK;
+}
