@@ -1,0 +1,240 @@
+/*
+ * test_align.c — face alignment against numpy and OpenCV (dumps by tools/ref_align.py):
+ * for 50 LFW photos, lqf_similarity_estimate equals a numpy SVD Umeyama to 1e-6 and
+ * lqf_align_face's 112x112 crops equal cv2.warpAffine's (16 compared pixel by pixel, all
+ * 50 by 8x8-block means); 4 warps running off the source's borders (rotation, zoom, shear)
+ * equal cv2.warpAffine; plus small exact cases (identity, integer shift, known similarity)
+ * and argument errors. Prints the differences and the time per 112x112 crop.
+ */
+#include "core/core.h"
+#include "lqface.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t *load_ref(const char *rel, size_t *len) {
+    uint8_t *d;
+    if (lqf_read_file(tu_testdata(rel), &d, len) != LQF_OK) {
+        fprintf(stderr, "missing reference %s: %s\n", rel, lqf_last_error());
+        CHECK(!"reference file present");
+        return NULL;
+    }
+    return d;
+}
+
+static lqf_image *load_lfw(const char *name) {
+    char rel[512];
+    snprintf(rel, sizeof rel, "data/lfw/lfw-deepfunneled/%s", name);
+    lqf_image *im = NULL;
+    if (!CHECK(lqf_image_load(tu_shared(rel), LQF_BGR, &im) == LQF_OK)) fprintf(stderr, "  %s\n", lqf_last_error());
+    return im;
+}
+
+/* ------------------------------------------------------------------ 50 LFW photos */
+static void test_lfw(void) {
+    size_t ln, ll, lm, lf, lb;
+    char *names = (char *)load_ref("align/names.txt", &ln);
+    float *lmk = (float *)load_ref("align/landmarks.f32", &ll);
+    double *Mref = (double *)load_ref("align/transforms.f64", &lm);
+    uint8_t *full = load_ref("align/crops_full.u8", &lf);
+    float *bmean = (float *)load_ref("align/crops_blockmean.f32", &lb);
+    if (!names || !lmk || !Mref || !full || !bmean) goto done;
+    const int N = 50, NFULL = 16, S = 112, B = 8, NB = S / B;
+    const size_t csz = (size_t)S * S * 3;
+    CHECK(ll == N * 10 * 4 && lm == N * 6 * 8 && lf == NFULL * csz && lb == (size_t)N * NB * NB * 3 * 4);
+    if (!(ll == N * 10 * 4 && lm == N * 6 * 8 && lf == NFULL * csz && lb == (size_t)N * NB * NB * 3 * 4)) goto done;
+
+    double worst_M = 0, sum_abs = 0, worst_block = 0;
+    int worst_px = 0, n = 0;
+    size_t ndiff = 0, npx = 0;
+    double t_align = 0;
+    char *save = NULL;
+    for (char *nm = strtok_r(names, "\n", &save); nm && n < N; nm = strtok_r(NULL, "\n", &save), n++) {
+        double M[6];
+        CHECK(lqf_similarity_estimate(lmk + 10 * n, lqf_arcface_template, 5, M) == LQF_OK);
+        for (int k = 0; k < 6; k++) worst_M = fmax(worst_M, fabs(M[k] - Mref[6 * n + k]));
+        lqf_image *img = load_lfw(nm);
+        if (!img) continue;
+        lqf_image *crop = NULL;
+        double t0 = lqf_now();
+        lqf_status st = lqf_align_face(img, lmk + 10 * n, S, &crop);
+        t_align += lqf_now() - t0;
+        if (!CHECK(st == LQF_OK && crop && crop->width == S && crop->height == S && crop->order == LQF_BGR)) {
+            lqf_image_free(img);
+            lqf_image_free(crop);
+            continue;
+        }
+        if (n < NFULL) {
+            const uint8_t *ref = full + (size_t)n * csz;
+            for (size_t i = 0; i < csz; i++) {
+                int d = abs((int)crop->data[i] - (int)ref[i]);
+                sum_abs += d;
+                ndiff += d != 0;
+                if (d > worst_px) worst_px = d;
+            }
+            npx += csz;
+        }
+        const float *bm = bmean + (size_t)n * NB * NB * 3;
+        for (int by = 0; by < NB; by++)
+            for (int bx = 0; bx < NB; bx++)
+                for (int c = 0; c < 3; c++) {
+                    double s = 0;
+                    for (int y = 0; y < B; y++)
+                        for (int x = 0; x < B; x++) s += crop->data[((by * B + y) * S + bx * B + x) * 3 + c];
+                    worst_block = fmax(worst_block, fabs(s / (B * B) - bm[(by * NB + bx) * 3 + c]));
+                }
+        lqf_image_free(crop);
+        lqf_image_free(img);
+    }
+    double mean_abs = npx ? sum_abs / npx : 1e9;
+    printf("transforms vs numpy Umeyama (%d photos): max |dM| %.3g\n", n, worst_M);
+    printf("crops vs cv2.warpAffine, %d full 112x112 crops: mean |diff| %.4f, max %d, %zu of %zu bytes differ\n",
+           NFULL, mean_abs, worst_px, ndiff, npx);
+    printf("crops vs cv2.warpAffine, all %d crops: max 8x8-block-mean diff %.4f\n", n, worst_block);
+    printf("lqf_align_face: %.1f us per 112x112 crop (250x250 source)\n", 1e6 * t_align / (n ? n : 1));
+    CHECK(n == N);
+    CHECK(worst_M < 1e-6);
+    CHECK(mean_abs <= 0.5);
+    CHECK(worst_px <= 1);
+    CHECK(worst_block <= 0.5);
+done:
+    free(names);
+    free(lmk);
+    free(Mref);
+    free(full);
+    free(bmean);
+}
+
+/* ------------------------------------------------------- warps that leave the image */
+static void test_borders(void) {
+    size_t l1, l2, l3, ln;
+    char *list = (char *)load_ref("align/extra.txt", &l1);
+    double *M = (double *)load_ref("align/extra_M.f64", &l2);
+    uint8_t *crops = load_ref("align/extra_crops.u8", &l3);
+    char *names = (char *)load_ref("align/names.txt", &ln);
+    if (!list || !M || !crops || !names) goto done;
+    char *name_of[64];
+    int nn = 0;
+    char *s1 = NULL;
+    for (char *nm = strtok_r(names, "\n", &s1); nm && nn < 64; nm = strtok_r(NULL, "\n", &s1)) name_of[nn++] = nm;
+    size_t off = 0;
+    int k = 0, worst = 0;
+    size_t ndiff = 0, nzero = 0;
+    char *s2 = NULL;
+    for (char *ln2 = strtok_r(list, "\n", &s2); ln2; ln2 = strtok_r(NULL, "\n", &s2), k++) {
+        int idx, w, h;
+        if (sscanf(ln2, "%d %d %d", &idx, &w, &h) != 3 || idx >= nn) continue;
+        if (!CHECK(off + (size_t)w * h * 3 <= l3 && (size_t)(k + 1) * 48 <= l2)) break;
+        lqf_image *img = load_lfw(name_of[idx]), *out = NULL;
+        if (img && CHECK(lqf_warp_affine(img, M + 6 * k, w, h, &out) == LQF_OK)) {
+            for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+                int d = abs((int)out->data[i] - (int)crops[off + i]);
+                ndiff += d != 0;
+                nzero += crops[off + i] == 0;
+                if (d > worst) worst = d;
+            }
+        }
+        off += (size_t)w * h * 3;
+        lqf_image_free(out);
+        lqf_image_free(img);
+    }
+    printf("border warps vs cv2.warpAffine (%d cases, %zu bytes, %zu of them border zeros): max diff %d, "
+           "%zu bytes differ\n",
+           k, off, nzero, worst, ndiff);
+    CHECK(k == 4 && off == l3);
+    CHECK(nzero > off / 10); /* the cases really reach outside the source */
+    CHECK(worst <= 1);
+done:
+    free(list);
+    free(M);
+    free(crops);
+    free(names);
+}
+
+/* ------------------------------------------------------------------ exact small cases */
+static void test_small(void) {
+    /* a similarity with known parameters is recovered from its own image of the points */
+    const double s = 1.7, a = 0.3, tx = -12.5, ty = 40.25;
+    float src[10], dst[10];
+    for (int i = 0; i < 5; i++) {
+        double x = lqf_arcface_template[2 * i], y = lqf_arcface_template[2 * i + 1];
+        src[2 * i] = (float)x, src[2 * i + 1] = (float)y;
+        dst[2 * i] = (float)(s * cos(a) * x - s * sin(a) * y + tx);
+        dst[2 * i + 1] = (float)(s * sin(a) * x + s * cos(a) * y + ty);
+    }
+    double M[6];
+    CHECK(lqf_similarity_estimate(src, dst, 5, M) == LQF_OK);
+    double want[6] = {s * cos(a), -s * sin(a), tx, s * sin(a), s * cos(a), ty};
+    double e = 0;
+    for (int k = 0; k < 6; k++) e = fmax(e, fabs(M[k] - want[k]));
+    printf("known similarity recovered: max |dM| %.3g\n", e);
+    CHECK(e < 1e-4); /* float32 points */
+    /* a reflected point set gives a rotation (det > 0), never a reflection */
+    float mir[10];
+    for (int i = 0; i < 5; i++) mir[2 * i] = -src[2 * i], mir[2 * i + 1] = src[2 * i + 1];
+    CHECK(lqf_similarity_estimate(src, mir, 5, M) == LQF_OK && M[0] * M[4] - M[1] * M[3] > 0);
+    CHECK(fabs(M[0] - M[4]) < 1e-12 && fabs(M[1] + M[3]) < 1e-12);
+    /* degenerate and bad input */
+    float same[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    CHECK(lqf_similarity_estimate(same, dst, 5, M) == LQF_ERR_ARG);
+    CHECK(lqf_similarity_estimate(src, dst, 1, M) == LQF_ERR_ARG);
+    float nan_pts[10];
+    memcpy(nan_pts, src, sizeof nan_pts);
+    nan_pts[3] = NAN;
+    CHECK(lqf_similarity_estimate(nan_pts, dst, 5, M) == LQF_ERR_NUMERIC);
+
+    /* identity and an integer shift copy pixels; outside is 0 */
+    lqf_image *img = NULL, *out = NULL;
+    CHECK(lqf_image_create(7, 5, LQF_RGB, &img) == LQF_OK);
+    if (!img) return;
+    for (int i = 0; i < 7 * 5 * 3; i++) img->data[i] = (uint8_t)(37 * i + 11);
+    const double I[6] = {1, 0, 0, 0, 1, 0};
+    CHECK(lqf_warp_affine(img, I, 7, 5, &out) == LQF_OK && out && !memcmp(out->data, img->data, 105) &&
+          out->order == LQF_RGB);
+    lqf_image_free(out);
+    const double T[6] = {1, 0, 2, 0, 1, -1}; /* dst(x,y) = src(x-2, y+1) */
+    CHECK(lqf_warp_affine(img, T, 7, 5, &out) == LQF_OK);
+    int ok = out != NULL;
+    for (int y = 0; ok && y < 5; y++)
+        for (int x = 0; x < 7; x++)
+            for (int c = 0; c < 3; c++) {
+                int sx = x - 2, sy = y + 1;
+                int want_v = (sx >= 0 && sx < 7 && sy >= 0 && sy < 5) ? img->data[(sy * 7 + sx) * 3 + c] : 0;
+                ok &= out->data[(y * 7 + x) * 3 + c] == want_v;
+            }
+    CHECK(ok);
+    lqf_image_free(out);
+    /* half-pixel shift of a constant image stays constant inside, is 0 far outside */
+    memset(img->data, 200, 105);
+    const double H[6] = {1, 0, 0.5, 0, 1, 0.5};
+    CHECK(lqf_warp_affine(img, H, 9, 7, &out) == LQF_OK);
+    if (out) CHECK(out->data[(3 * 9 + 3) * 3] == 200 && out->data[(6 * 9 + 8) * 3] == 0);
+    lqf_image_free(out);
+    out = (lqf_image *)1;
+    const double Z[6] = {0, 0, 0, 0, 0, 0};
+    CHECK(lqf_warp_affine(img, Z, 4, 4, &out) == LQF_OK); /* singular: OpenCV maps everything to src(0,0) */
+    if (out && out != (lqf_image *)1) CHECK(out->data[0] == 200);
+    if (out != (lqf_image *)1) lqf_image_free(out);
+    out = (lqf_image *)1;
+    CHECK(lqf_warp_affine(img, I, 0, 4, &out) == LQF_ERR_ARG && out == NULL);
+    const double Bad[6] = {1, 0, NAN, 0, 1, 0};
+    CHECK(lqf_warp_affine(img, Bad, 4, 4, &out) == LQF_ERR_NUMERIC && out == NULL);
+    CHECK(lqf_align_face(img, NULL, 112, &out) == LQF_ERR_ARG);
+    CHECK(lqf_align_face(img, src, 0, &out) == LQF_ERR_ARG);
+    /* 224 crop: the template scaled by 2 */
+    float lm2[10];
+    for (int i = 0; i < 10; i++) lm2[i] = lqf_arcface_template[i] * 0.05f + 1.0f;
+    CHECK(lqf_align_face(img, lm2, 224, &out) == LQF_OK && out && out->width == 224 && out->height == 224);
+    lqf_image_free(out);
+    lqf_image_free(img);
+}
+
+int main(void) {
+    test_small();
+    test_lfw();
+    test_borders();
+    return tu_finish("test_align");
+}
