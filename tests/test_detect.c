@@ -2,10 +2,11 @@
  * test_detect.c — face detection against the OpenCV reference of tools/ref_detect.py
  * (tests/data/detect/refs.txt): (1) the letterbox is bit-identical to cv2.resize INTER_LINEAR
  * placement, for RGB and BGR input; (2) lqf_yunet_decode on dumped raw YuNet-320 outputs
- * equals the numpy decode + cv2.dnn.NMSBoxes; (3) the whole pipeline (lqf_image_load +
- * lqf_detector_load + lqf_detect) on 53 LFW photos, composites of 2 and 3 photos, a small
- * (upscaled) image, a grey image and a background crop, with YuNet 640 and 320: same face
- * counts, boxes and landmarks within 1 px; plus error paths and options.
+ * and lqf_retina_decode on dumped RetinaFace outputs equal the numpy decode +
+ * cv2.dnn.NMSBoxes; (3) the whole pipeline (lqf_image_load + lqf_detector_load +
+ * lqf_detect) on 53 LFW photos, composites of 2 and 3 photos, a small (upscaled) image, a
+ * grey image and a background crop, with YuNet 640 and 320 and RetinaFace: same face counts,
+ * boxes and landmarks within 1 px; plus error paths and options.
  */
 #include "core/core.h"
 #include "detect/yunet.h"
@@ -135,6 +136,44 @@ static void test_decode(const char *raw, int S, float st, float nt, int tk, floa
     free(buf);
 }
 
+/* Sparse RetinaFace dump: conf (P,2), then rows of (index, loc 4, landm 10). */
+static void test_retina_decode(const char *raw, int S, float st, float nt, int tk, float scale, const ref_faces *r) {
+    float *buf;
+    long n = tu_load_f32(tu_testdata(raw), &buf);
+    const int P = lqf_retina_priors(S, NULL);
+    if (!CHECK(n >= 2L * P && (n - 2L * P) % 15 == 0)) {
+        free(buf);
+        return;
+    }
+    float *loc = calloc((size_t)P * 4, sizeof(float)), *landm = calloc((size_t)P * 10, sizeof(float));
+    for (long row = 2L * P; row < n; row += 15) {
+        long p = (long)buf[row];
+        if (!CHECK(p >= 0 && p < P)) break;
+        memcpy(loc + 4 * p, buf + row + 1, 4 * sizeof(float));
+        memcpy(landm + 10 * p, buf + row + 5, 10 * sizeof(float));
+    }
+    lqf_face *f = NULL;
+    int nf = -1;
+    CHECK(lqf_retina_decode(loc, buf, landm, S, st, nt, tk, scale, &f, &nf) == LQF_OK);
+    char what[512];
+    snprintf(what, sizeof what, "retina decode %s thr %.2f nms %.2f top_k %d: %d faces (ref %d)", raw, st, nt, tk, nf,
+             r->n);
+    if (CHECK(nf == r->n)) {
+        for (int i = 0; i < nf; i++) {
+            float row[15];
+            face_to_row(&f[i], row);
+            for (int k = 0; k < 15; k++) g_dec_max = fmax(g_dec_max, fabs(row[k] - r->f[i][k]));
+            tu_close(what, row, r->f[i], 15, 1e-3, 1e-6);
+        }
+    } else {
+        fprintf(stderr, "%s\n", what);
+    }
+    free(f);
+    free(loc);
+    free(landm);
+    free(buf);
+}
+
 /* ------------------------------------------------------------------ (3) pipeline */
 static lqf_image *hconcat(lqf_image **ims, int k) {
     int w = 0, h = ims[0]->height;
@@ -201,10 +240,36 @@ static double iou(const float *a, const float *b) {
 }
 
 typedef struct {
+    char model[64];
+    lqf_detector *det;
+    int load_failed;
     double box, lm, score;
     int faces, images;
     double seconds;
 } pipe_stats;
+
+#define NMODELS 4
+static pipe_stats g_models[NMODELS];
+
+/* The detector for a model file name, loaded on first use (NULL if loading failed). */
+static pipe_stats *model_slot(const char *model) {
+    for (int i = 0; i < NMODELS; i++) {
+        pipe_stats *m = &g_models[i];
+        if (m->model[0] && strcmp(m->model, model) == 0) return m;
+        if (!m->model[0]) {
+            char rel[128];
+            snprintf(m->model, sizeof m->model, "%s", model);
+            snprintf(rel, sizeof rel, "models/%s", model);
+            lqf_status st = lqf_detector_load(tu_shared(rel), NULL, &m->det);
+            if (!CHECK(st == LQF_OK)) {
+                fprintf(stderr, "%s: %s\n", model, lqf_last_error());
+                m->load_failed = 1;
+            }
+            return m;
+        }
+    }
+    return NULL;
+}
 
 static void test_pipeline(lqf_detector *det, const char *model, const char *src, const ref_faces *r, pipe_stats *ps) {
     lqf_image *im = load_source(src);
@@ -275,15 +340,8 @@ static void test_errors(lqf_detector *det) {
 int main(void) {
     FILE *fp = fopen(tu_testdata("detect/refs.txt"), "r");
     if (!CHECK(fp != NULL)) return tu_finish("test_detect");
-    lqf_detector *det640 = NULL, *det320 = NULL;
-    lqf_status s640 = lqf_detector_load(tu_shared("models/yunet_n_640_640.onnx"), NULL, &det640);
-    if (!CHECK(s640 == LQF_OK)) fprintf(stderr, "yunet 640: %s\n", lqf_last_error());
-    lqf_status s320 = lqf_detector_load(tu_shared("models/yunet_n_320_320.onnx"), NULL, &det320);
-    if (!CHECK(s320 == LQF_OK)) fprintf(stderr, "yunet 320: %s\n", lqf_last_error());
-
-    pipe_stats ps[2] = {{0}};
     char cat3[1024] = "";
-    int nlb = 0, ndec = 0, ndet = 0, ndet_run = 0;
+    int nlb = 0, ndec = 0, nrdec = 0, ndet = 0, ndet_run = 0;
     char kind[16];
     ref_faces r;
     while (fscanf(fp, "%15s", kind) == 1) {
@@ -306,6 +364,15 @@ int main(void) {
             snprintf(path, sizeof path, "detect/%s", raw);
             test_decode(path, S, st, nt, tk, scale, &r);
             ndec++;
+        } else if (strcmp(kind, "rdec") == 0) {
+            char raw[256], path[300];
+            int S, tk, n;
+            float st, nt, scale;
+            if (!CHECK(fscanf(fp, "%255s %d %f %f %d %f %d", raw, &S, &st, &nt, &tk, &scale, &n) == 7)) break;
+            if (!CHECK(read_faces(fp, n, &r))) break;
+            snprintf(path, sizeof path, "detect/%s", raw);
+            test_retina_decode(path, S, st, nt, tk, scale, &r);
+            nrdec++;
         } else if (strcmp(kind, "det") == 0) {
             char model[256], src[1024];
             int S, n;
@@ -313,9 +380,9 @@ int main(void) {
             if (!CHECK(fscanf(fp, "%255s %d %1023s %f %d", model, &S, src, &scale, &n) == 5)) break;
             if (!CHECK(read_faces(fp, n, &r))) break;
             ndet++;
-            lqf_detector *d = S == 640 ? det640 : S == 320 ? det320 : NULL;
-            if (!d) continue; /* load failure already counted */
-            test_pipeline(d, model, src, &r, &ps[S == 640 ? 0 : 1]);
+            pipe_stats *m = model_slot(model);
+            if (!CHECK(m != NULL) || !m->det) continue; /* load failure already counted */
+            test_pipeline(m->det, model, src, &r, m);
             ndet_run++;
             /* explicit expectations of the task, beyond agreeing with the reference */
             if (strncmp(src, "grey:", 5) == 0 || strcmp(src, "file:detect/bg.png") == 0) CHECK(n == 0);
@@ -331,15 +398,17 @@ int main(void) {
         }
     }
     fclose(fp);
-    CHECK(nlb >= 6 && ndec >= 12 && ndet >= 70);
-    printf("letterbox cases %d, decode cases %d (max |diff| %.3g), pipeline cases %d run %d\n", nlb, ndec,
-           g_dec_max, ndet, ndet_run);
-    for (int k = 0; k < 2; k++)
-        if (ps[k].images)
-            printf("yunet %d: %d images, %d faces matched: max box diff %.4f px, max landmark diff %.4f px, "
+    CHECK(nlb >= 6 && ndec >= 12 && nrdec >= 4 && ndet >= 90);
+    printf("letterbox cases %d, decode cases %d + %d RetinaFace (max |diff| %.3g), pipeline cases %d run %d\n", nlb,
+           ndec, nrdec, g_dec_max, ndet, ndet_run);
+    for (int k = 0; k < NMODELS; k++) {
+        pipe_stats *m = &g_models[k];
+        if (m->images)
+            printf("%s: %d images, %d faces matched: max box diff %.4f px, max landmark diff %.4f px, "
                    "max score diff %.5f, %.1f ms/image\n",
-                   k ? 320 : 640, ps[k].images, ps[k].faces, ps[k].box, ps[k].lm, ps[k].score,
-                   1e3 * ps[k].seconds / ps[k].images);
+                   m->model, m->images, m->faces, m->box, m->lm, m->score, 1e3 * m->seconds / m->images);
+    }
+    lqf_detector *det320 = model_slot("yunet_n_320_320.onnx")->det;
 
     /* max_faces keeps the best faces (on the 3-face composite) */
     if (det320 && CHECK(cat3[0] != 0)) {
@@ -363,8 +432,7 @@ int main(void) {
         }
         lqf_detector_free(d1);
     }
-    test_errors(det640);
-    lqf_detector_free(det640);
-    lqf_detector_free(det320);
+    test_errors(det320);
+    for (int k = 0; k < NMODELS; k++) lqf_detector_free(g_models[k].det);
     return tu_finish("test_detect");
 }

@@ -6,16 +6,22 @@ INTER_LINEAR into the top-left corner of a zero SxS canvas), decodes the 12 outp
 exactly as /work/shared/README.md specifies (anchor = (col*stride, row*stride), centre =
 reg[0:2]*stride + anchor, size = exp(reg[2:4])*stride, landmark = kps*stride + anchor,
 score = sqrt(clip(cls)*clip(obj))), keeps scores >= threshold, and runs cv2.dnn.NMSBoxes
-(float boxes, top_k). Writes into tests/data/detect/:
+(float boxes, top_k). RetinaFace (retinaface_mnet025.onnx, input BGR minus (104,117,123) on
+the same letterbox canvas) is decoded as biubug6/Pytorch_Retinaface does (priors min_sizes
+[[16,32],[64,128],[256,512]], steps [8,16,32], variances [0.1,0.2]) with the same NMS.
+Writes into tests/data/detect/:
   refs.txt          one record per case (letterbox, full pipeline, decode-only), see below
   lb_*.u8           letterbox sources (HxWx3 BGR bytes) and expected canvases (SxSx3 BGR)
   raw_*.f32         the 12 raw YuNet outputs (cls8,16,32, obj.., bbox.., kps..) of 3 images
+  rraw_*.f32        RetinaFace outputs of 2 images, sparse: conf (P,2) in full, then for each
+                    prior with face score >= 0.05 one row: index, loc (4), landm (10)
   small.png, bg.png small images stored in the repository (upscaling case, background crop)
 Record formats (whitespace separated, faces follow on n lines of 15 numbers
 x1 y1 x2 y2 score l0..l9 in original image pixels):
   lb  SRC W H S REF SCALE
   det MODEL S SOURCE SCALE N      SOURCE: lfw:REL | cat:REL,REL[,REL] | file:REL | grey:W:H:V
   dec RAW S SCORE_THR NMS_THR TOP_K SCALE N
+  rdec RAW S SCORE_THR NMS_THR TOP_K SCALE N
 Usage: /usr/bin/python3 tools/ref_detect.py   (from the repository root; LQFACE_SHARED overrides
 ../shared)
 """
@@ -102,6 +108,54 @@ def decode(outs, S, score_thr, nms_thr, top_k, scale):
     return res
 
 
+RETINA_MEAN = (104.0, 117.0, 123.0)
+
+
+def run_retina(canvas):
+    m = "retinaface_mnet025.onnx"
+    if m not in _nets:
+        _nets[m] = cv2.dnn.readNetFromONNX(os.path.join(SHARED, "models", m))
+    net = _nets[m]
+    net.setInput(cv2.dnn.blobFromImage(canvas, 1.0, None, RETINA_MEAN, False, False))
+    loc, conf, landm = net.forward(["output0", "572", "571"])
+    return [np.ascontiguousarray(o, dtype=np.float32).reshape(o.shape[1], o.shape[2]) for o in (loc, conf, landm)]
+
+
+def retina_priors(S):
+    """biubug6 PriorBox: (cx, cy, s_kx, s_ky) over feature maps ceil(S/step), float32."""
+    anchors = []
+    for step, sizes in zip([8, 16, 32], [[16, 32], [64, 128], [256, 512]]):
+        f = int(np.ceil(S / step))
+        for i in range(f):
+            for j in range(f):
+                for ms in sizes:
+                    anchors += [(j + 0.5) * step / S, (i + 0.5) * step / S, ms / S, ms / S]
+    return np.array(anchors, np.float64).astype(np.float32).reshape(-1, 4)
+
+
+def retina_decode(loc, conf, landm, S, score_thr, nms_thr, top_k, scale):
+    pr = retina_priors(S)
+    v0, v1 = np.float32(0.1), np.float32(0.2)
+    c = pr[:, :2] + loc[:, :2] * v0 * pr[:, 2:]
+    wh = pr[:, 2:] * np.exp(loc[:, 2:] * v1)
+    xy1 = c - wh / np.float32(2)
+    xy2 = wh + xy1
+    fS = np.float32(S)
+    bx = np.concatenate([xy1 * fS, xy2 * fS - xy1 * fS], 1)  # x, y, w, h in input pixels
+    lm = np.concatenate([(pr[:, :2] + landm[:, 2 * q:2 * q + 2] * v0 * pr[:, 2:]) * fS for q in range(5)], 1)
+    scores = conf[:, 1].astype(np.float32)
+    keep = np.nonzero(scores >= score_thr)[0]
+    res = np.zeros((0, 15), np.float32)
+    if len(keep):
+        sel = cv2.dnn.NMSBoxes(bx[keep].astype(np.float64), scores[keep], 0.0, nms_thr, top_k=top_k)
+        sel = keep[np.array(sel, dtype=np.int64).reshape(-1)]
+        b = bx[sel]
+        res = np.concatenate([
+            np.stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], 1) / np.float32(scale),
+            scores[sel][:, None], lm[sel] / np.float32(scale)], 1).astype(np.float32)
+    return res
+
+
 def fmt_faces(f):
     return "".join(" ".join("%.9g" % v for v in row) + "\n" for row in f)
 
@@ -133,10 +187,15 @@ def main():
     def det(model, S, src, expect=None):
         img = load(src)
         canvas, scale = letterbox(img, S)
-        outs = run_yunet(model, canvas)
-        faces = decode(outs, S, thr, nms, topk, scale)
-        # candidates close to the score threshold make face counts fragile: report the margin
-        lo = decode(outs, S, thr - 0.05, nms, topk, scale)
+        if model.startswith("retinaface"):
+            outs = run_retina(canvas)
+            faces = retina_decode(*outs, S, thr, nms, topk, scale)
+            lo = retina_decode(*outs, S, thr - 0.05, nms, topk, scale)
+        else:
+            outs = run_yunet(model, canvas)
+            faces = decode(outs, S, thr, nms, topk, scale)
+            # candidates close to the score threshold make face counts fragile: report the margin
+            lo = decode(outs, S, thr - 0.05, nms, topk, scale)
         margins.append(min([abs(v - thr) for v in lo[:, 4]] or [1.0]))
         if expect is not None and len(faces) != expect:
             sys.exit("%s: expected %d faces, reference found %d" % (src, expect, len(faces)))
@@ -179,14 +238,33 @@ def main():
             lines.append("dec %s 320 %.9g %.9g %d %.9g %d\n" % (raw, st, nt, tk, scale, len(f)))
             lines.append(fmt_faces(f))
 
+    # --- RetinaFace decode-only: sparse dumps (rows below score 0.05 never reach the decode)
+    for raw, src in [("rraw_lfw0.f32", "lfw:" + picked[0]),
+                     ("rraw_cat2.f32", "cat:%s,%s" % (picked[10], picked[20]))]:
+        canvas, scale = letterbox(load(src), 640)
+        loc, conf, landm = run_retina(canvas)
+        rows = np.nonzero(conf[:, 1] >= 0.05)[0]
+        sparse = np.concatenate([rows[:, None].astype(np.float32), loc[rows], landm[rows]], 1)
+        np.concatenate([conf.reshape(-1), sparse.reshape(-1)]).astype("<f4").tofile(os.path.join(OUT, raw))
+        lz, mz = np.zeros_like(loc), np.zeros_like(landm)
+        lz[rows], mz[rows] = loc[rows], landm[rows]
+        for st, nt, tk in [(0.6, 0.3, 5000), (0.05, 0.9, 40)]:
+            f = retina_decode(lz, conf, mz, 640, st, nt, tk, scale)
+            assert np.array_equal(f, retina_decode(loc, conf, landm, 640, st, nt, tk, scale))
+            lines.append("rdec %s 640 %.9g %.9g %d %.9g %d\n" % (raw, st, nt, tk, scale, len(f)))
+            lines.append(fmt_faces(f))
+
     # --- full pipeline: 53 LFW photos with the 640 model, every 4th with the 320 model too
     for i, rel in enumerate(picked):
         det("yunet_n_640_640.onnx", 640, "lfw:" + rel)
         if i % 4 == 0:
             det("yunet_n_320_320.onnx", 320, "lfw:" + rel)
+        if i % 4 == 2:
+            det("retinaface_mnet025.onnx", 640, "lfw:" + rel)
     cat2 = "cat:%s,%s" % (picked[10], picked[20])
     cat3 = "cat:%s,%s,%s" % (picked[5], picked[15], picked[25])
-    for model, S in [("yunet_n_640_640.onnx", 640), ("yunet_n_320_320.onnx", 320)]:
+    for model, S in [("yunet_n_640_640.onnx", 640), ("yunet_n_320_320.onnx", 320),
+                     ("retinaface_mnet025.onnx", 640)]:
         det(model, S, cat2, expect=2)
         det(model, S, cat3, expect=3)
         det(model, S, "file:detect/small.png", expect=1)

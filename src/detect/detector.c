@@ -1,9 +1,12 @@
 /*
- * detector.c — the public face detector (lqf_detector_load / lqf_detect): loads a YuNet ONNX
- * model through the network API, reads its input size S from the input shape, letterboxes
- * each image (any size, RGB or BGR) into SxS BGR 0..255, runs the network and decodes the
- * 12 outputs (found by name: cls_8..32, obj_*, bbox_*, kps_*) with lqf_yunet_decode. One
- * detector owns its input/output buffers, so it must not be used by two threads at once.
+ * detector.c — the public face detector (lqf_detector_load / lqf_detect): loads an ONNX
+ * detector through the network API, reads its input size S from the input shape, letterboxes
+ * each image (any size, RGB or BGR) into SxS BGR, runs the network and decodes. The model
+ * kind is recognised by its outputs: YuNet has 12 named outputs (cls_8..32, obj_*, bbox_*,
+ * kps_*; input 0..255, decoded by lqf_yunet_decode); RetinaFace has 3 outputs shaped (1,P,4)
+ * loc, (1,P,2) conf, (1,P,10) landmarks over P priors of an SxS input (input minus
+ * (104,117,123), decoded by lqf_retina_decode). One detector owns its input/output buffers,
+ * so it must not be used by two threads at once.
  */
 #include "detect/yunet.h"
 #include "core/core.h"
@@ -11,14 +14,18 @@
 #include <math.h>
 #include <string.h>
 
+typedef enum { DET_YUNET, DET_RETINA } det_kind;
+
 struct lqf_detector {
     lqf_net *net;
+    det_kind kind;
     lqf_detect_options opts;
     int S;                 /* network input is 1x3xSxS */
     int n_out;             /* outputs of the network */
     float *input;          /* (3,S,S) letterboxed BGR */
     float **out_bufs;      /* n_out buffers, in network output order */
-    const float *outs[12]; /* cls_8,16,32, obj_*, bbox_*, kps_* (views into out_bufs) */
+    const float *outs[12]; /* YuNet: cls_8,16,32, obj_*, bbox_*, kps_*; RetinaFace: loc, conf,
+                              landm (views into out_bufs) */
     char *path;            /* for messages */
 };
 
@@ -52,6 +59,36 @@ static lqf_status check_options(const lqf_detect_options *o, const char *path) {
     return LQF_OK;
 }
 
+/* Index of the output named `name`, or -1. */
+static int find_output(const lqf_detector *d, const char *name) {
+    for (int i = 0; i < d->n_out; i++) {
+        const char *nm = lqf_net_output_name(d->net, i);
+        if (nm && strcmp(nm, name) == 0) return i;
+    }
+    return -1;
+}
+
+/* RetinaFace: three outputs (1,P,4), (1,P,2), (1,P,10) with P the prior count of S. */
+static lqf_status bind_retina_outputs(lqf_detector *d) {
+    static const int width[3] = {4, 2, 10};
+    static const char *const what[3] = {"loc", "conf", "landmarks"};
+    const int P = lqf_retina_priors(d->S, NULL);
+    for (int k = 0; k < 3; k++) {
+        int found = -1;
+        for (int i = 0; i < d->n_out; i++) {
+            int64_t dims[8];
+            int nd = lqf_net_output_shape(d->net, i, 1, dims);
+            if (nd == 3 && dims[0] == 1 && dims[1] == P && dims[2] == width[k]) found = i;
+        }
+        if (found < 0)
+            return lqf_fail(LQF_ERR_FORMAT,
+                            "%s: not a YuNet model (no output cls_8) nor a RetinaFace model (no %s output "
+                            "shaped 1x%dx%d for a %dx%d input)", d->path, what[k], P, width[k], d->S, d->S);
+        d->outs[k] = d->out_bufs[found];
+    }
+    return LQF_OK;
+}
+
 /* Map the 12 YuNet outputs by name and check their sizes against S. */
 static lqf_status bind_yunet_outputs(lqf_detector *d) {
     static const char *const kinds[4] = {"cls", "obj", "bbox", "kps"};
@@ -61,11 +98,7 @@ static lqf_status bind_yunet_outputs(lqf_detector *d) {
         for (int l = 0; l < 3; l++) {
             char want[16];
             snprintf(want, sizeof want, "%s_%d", kinds[k], strides[l]);
-            int found = -1;
-            for (int i = 0; i < d->n_out; i++) {
-                const char *nm = lqf_net_output_name(d->net, i);
-                if (nm && strcmp(nm, want) == 0) found = i;
-            }
+            int found = find_output(d, want);
             if (found < 0)
                 return lqf_fail(LQF_ERR_FORMAT, "%s: not a YuNet model: no output named %s", d->path, want);
             int64_t dims[8], numel = 1;
@@ -129,7 +162,13 @@ lqf_status lqf_detector_load(const char *path, const lqf_detect_options *opts, l
             goto fail;
         }
     }
-    st = bind_yunet_outputs(d);
+    if (find_output(d, "cls_8") >= 0 || d->n_out == 12) {
+        d->kind = DET_YUNET;
+        st = bind_yunet_outputs(d);
+    } else {
+        d->kind = DET_RETINA;
+        st = bind_retina_outputs(d);
+    }
     if (st != LQF_OK) goto fail;
     *out = d;
     return LQF_OK;
@@ -145,14 +184,19 @@ lqf_status lqf_detect(lqf_detector *d, const lqf_image *img, lqf_face **faces, i
     if (!img->data || img->width <= 0 || img->height <= 0 || img->channels != 3)
         return lqf_fail(LQF_ERR_ARG, "detect: invalid image (%dx%d, %d channels)", img->width, img->height,
                         img->channels);
+    static const float retina_mean[3] = {104.f, 117.f, 123.f};
     float scale;
-    lqf_status st = lqf_letterbox(img, d->S, LQF_BGR, NULL, d->input, &scale);
+    lqf_status st = lqf_letterbox(img, d->S, LQF_BGR, d->kind == DET_RETINA ? retina_mean : NULL, d->input, &scale);
     if (st != LQF_OK) return st;
     const float *in[1] = {d->input};
     st = lqf_net_run(d->net, 1, in, d->out_bufs);
     if (st != LQF_OK) return lqf_fail_context(st, "%s", d->path);
-    st = lqf_yunet_decode(d->outs, d->S, d->opts.score_threshold, d->opts.nms_threshold, d->opts.top_k,
-                          scale, faces, n);
+    const lqf_detect_options *o = &d->opts;
+    if (d->kind == DET_YUNET)
+        st = lqf_yunet_decode(d->outs, d->S, o->score_threshold, o->nms_threshold, o->top_k, scale, faces, n);
+    else
+        st = lqf_retina_decode(d->outs[0], d->outs[1], d->outs[2], d->S, o->score_threshold, o->nms_threshold,
+                               o->top_k, scale, faces, n);
     if (st != LQF_OK) return st;
     if (d->opts.max_faces > 0 && *n > d->opts.max_faces) *n = d->opts.max_faces;
     for (int i = 0; i < *n; i++)

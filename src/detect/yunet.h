@@ -1,8 +1,8 @@
 /*
  * yunet.h — internal pieces of lqface's face detectors, exposed so they can be tested without
  * the network engine: the letterbox (bit-exact cv2.resize INTER_LINEAR into the top-left of
- * a zero SxS canvas), the pure YuNet decode + NMS over the 12 raw output arrays, and the
- * greedy NMS itself (OpenCV NMSBoxes rules).
+ * a zero SxS canvas), the pure YuNet decode + NMS over the 12 raw output arrays, the
+ * RetinaFace decode over its 3 outputs, and the greedy NMS itself (OpenCV NMSBoxes rules).
  * Not public API: the public detector is lqf_detector_load / lqf_detect in lqface.h.
  */
 #ifndef LQF_DETECT_YUNET_H
@@ -41,5 +41,19 @@ int lqf_nms(const float *boxes, const float *scores, int n, float score_thr, flo
  * *faces is malloc'd (NULL when *n = 0), sorted by descending score. */
 lqf_status lqf_yunet_decode(const float *const outs[12], int S, float score_thr, float nms_thr,
                             int top_k, float scale, lqf_face **faces, int *n);
+
+/* RetinaFace (biubug6/Pytorch_Retinaface) priors for an SxS input: min sizes {16,32},
+ * {64,128}, {256,512} at steps 8, 16, 32 over ceil(S/step) feature maps; (cx, cy, w, h)
+ * normalised by S, in the reference's order (row, column, then min size). Returns the prior
+ * count; priors NULL = only count. */
+int lqf_retina_priors(int S, float *priors);
+
+/* Decode RetinaFace outputs of one SxS image: loc (P,4), conf (P,2) softmax scores (face =
+ * column 1), landm (P,10); variances 0.1, 0.2; box = (prior centre + loc*0.1*prior size,
+ * prior size * exp(loc*0.2)), landmarks likewise, then pixels of the SxS input divided by
+ * `scale`. NMS as lqf_nms over (x1, y1, w, h) in input pixels. */
+lqf_status lqf_retina_decode(const float *loc, const float *conf, const float *landm, int S,
+                             float score_thr, float nms_thr, int top_k, float scale,
+                             lqf_face **faces, int *n);
 
 #endif
