@@ -112,6 +112,11 @@ LQF_API int lqf_net_output_shape(const lqf_net *net, int i, int batch, int64_t d
 /* Run the network. inputs[i] and outputs[i] are dense float arrays in logical (ONNX, e.g.
  * NCHW) order; outputs are allocated by the caller with the sizes from lqf_net_output_shape. */
 LQF_API lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, float *const *outputs);
+/* Re-derive every shape of an ONNX network for a height x width image input (4-D input 0),
+ * e.g. MTCNN's PNet run at many scales. Input dims an ONNX model leaves open (other than
+ * the batch) are 64 until this is called. LQF_ERR_SHAPE (naming the file) when the model
+ * cannot take that size; the network is unchanged on failure. */
+LQF_API lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width);
 
 typedef struct {
     int64_t n_params;     /* learnable parameters (after BatchNorm folding) */
@@ -283,6 +288,78 @@ typedef struct {
 } lqf_bin_pack;
 LQF_API lqf_status lqf_bin_load(const char *path, lqf_bin_pack **out);
 LQF_API void lqf_bin_free(lqf_bin_pack *b);
+
+/* ===================================================================== evaluation runs */
+/* A degradation condition of a sweep. Face-alignment error (FAE) acts on the landmarks
+ * before alignment; the others act on the aligned crop, in the order resolution, blur,
+ * noise, JPEG. All zero = the clean condition. */
+typedef struct {
+    char label[64];
+    int resolution;        /* 0: none; else down to r x r (area averaging) and back (bilinear) */
+    double blur_sigma;     /* Gaussian blur sigma in pixels of the aligned crop; 0: none */
+    double noise_sigma;    /* additive Gaussian noise in grey levels; 0: none */
+    int jpeg_quality;      /* JPEG re-encoding quality 1..100; 0: none */
+    double fae_rot_deg, fae_scale, fae_shift_px; /* FAE bounds in the 112 template frame */
+    int one_side;          /* verification: only the second image of a pair is degraded */
+} lqf_condition;
+
+typedef void (*lqf_progress_fn)(void *user, const char *stage, int done, int total);
+
+/* A set of photos prepared once for evaluation: each photo is loaded, detected and aligned
+ * (or taken as an aligned face), the landmarks kept for FAE, and the clean embeddings
+ * cached, so a sweep never recomputes them. A photo that fails is recorded with its
+ * message and the others go on. */
+typedef struct lqf_face_set lqf_face_set;
+/* det NULL: the paths are aligned size x size faces. progress may be NULL. */
+LQF_API lqf_status lqf_face_set_from_paths(const char *const *paths, int n, lqf_detector *det,
+                                           lqf_face_pick pick, int size, lqf_face_set **out,
+                                           lqf_progress_fn progress, void *user);
+/* Aligned faces already in memory (e.g. decoded from a .bin pack); takes ownership of the
+ * images (NULL entries count as failed with the message given in fail_msg[i]). */
+LQF_API lqf_status lqf_face_set_from_images(lqf_image **faces, char **fail_msg, int n, int size,
+                                            lqf_face_set **out);
+LQF_API void lqf_face_set_free(lqf_face_set *s);
+LQF_API int lqf_face_set_size(const lqf_face_set *s);
+/* Status of photo i (LQF_OK when it was aligned) and its message. */
+LQF_API lqf_status lqf_face_set_status(const lqf_face_set *s, int i, const char **msg);
+/* Embeddings (n x dim, L2-normalised; zero rows for failed photos) under condition c (NULL:
+ * clean, cached per embedder). seed fixes the random draws (noise, FAE): photo i uses a
+ * generator seeded from (seed, i), so results do not depend on threads. */
+LQF_API lqf_status lqf_face_set_embed(lqf_face_set *s, lqf_embedder *e, const lqf_condition *c,
+                                      uint64_t seed, float *emb, float *norms,
+                                      lqf_progress_fn progress, void *user);
+/* The aligned crop of photo i under condition c (for looking at it: `lqface degrade`). */
+LQF_API lqf_status lqf_face_set_render(lqf_face_set *s, int i, const lqf_condition *c, uint64_t seed,
+                                       lqf_image **out);
+
+/* ===================================================================== data */
+/* MXNet RecordIO packs (.rec + .idx + property), as insightface's training sets are stored. */
+typedef struct {
+    int plain;          /* 0: insightface layout: record 0 = meta (labels [id_start, id_end]),
+                           images as keys 1..N, identity records N+1..N+K with [img_a, img_b);
+                           1: plain im2rec, images as keys 0..N-1 */
+    int width, height;  /* for the property file; 0: from the first image's header */
+} lqf_rec_pack_options;
+/* Pack folder/identity/image (identities sorted by name -> labels 0..K-1, images sorted by
+ * name and stored byte for byte, non-image files skipped) into <out_prefix>.rec and .idx
+ * and "num_classes,height,width" into <directory of out_prefix>/property, through temporary
+ * files renamed at the end. opts NULL: defaults. n_images, n_classes may be NULL. */
+LQF_API lqf_status lqf_rec_pack(const char *folder, const char *out_prefix,
+                                const lqf_rec_pack_options *opts, size_t *n_images, int *n_classes);
+
+typedef struct {
+    uint64_t bytes;         /* size of the .rec */
+    size_t records;         /* index entries (records found by a scan when there is no .idx) */
+    size_t split_records;   /* payloads stored in several parts (they contained the magic) */
+    size_t images;          /* image records the training set iterates over */
+    int num_classes;
+    int has_idx;            /* 0: no .idx, the .rec was scanned */
+    int has_meta;           /* 1: record 0 is insightface's meta record */
+} lqf_rec_summary;
+/* Read every record of a pack and check its framing, header, label range and that it holds
+ * an image; the first problem is the error ("<file>: corrupt record at byte offset N (...)").
+ * out may be NULL. */
+LQF_API lqf_status lqf_rec_check(const char *rec_path, lqf_rec_summary *out);
 
 #ifdef __cplusplus
 }

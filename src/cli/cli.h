@@ -46,5 +46,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_degrade(int argc, char **argv);
 
 #endif

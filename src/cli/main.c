@@ -18,6 +18,8 @@ static const command commands[] = {
     {"align", cmd_align, "align IMG|DIR... -o DIR     aligned 112x112 crops (PNG)"},
     {"embed", cmd_embed, "embed IMG|DIR... [-o PREFIX] embeddings + quality (JSON lines, or PREFIX.f32 + PREFIX.tsv)"},
     {"compare", cmd_compare, "compare A B                 cosine similarity and same/different at a threshold"},
+    {"eval", cmd_eval, "eval verify|ident ...       LFW/.bin/CFP verification, identification, degradation sweeps"},
+    {"degrade", cmd_degrade, "degrade IMG -o OUT.png      a face degraded exactly as the evaluation sweeps do"},
     {"info", cmd_info, "info MODEL.onnx             operators, parameters, multiply-adds, input/output shapes"},
     {"bench", cmd_bench, "bench                       embedding and detection throughput (images/s, peak RSS)"},
 };
