@@ -173,6 +173,26 @@ static lqf_status ensure_scratch(lqf_head *h, int B) {
 /* ------------------------------------------------------------------ small helpers */
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+/* exp(x) for x <= 0 in float, branch-free so that loops over it vectorise (Cephes
+ * polynomial on [-ln2/2, ln2/2], about 1 ulp); 0 below -87. */
+static inline float exp_neg(float x) {
+    const float lo = -87.0f;
+    float xc = x < lo ? lo : x;
+    float n = __builtin_rintf(xc * 1.44269504088896341f);
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { uint32_t u; float f; } e;
+    e.u = (uint32_t)((int32_t)n + 127) << 23;
+    return x < lo ? 0.0f : p * e.f;
+}
+
 /* Chebyshev T_m(x) and its derivative m*U_{m-1}(x), by recurrence. */
 static void chebyshev(int m, double x, double *T, double *dT) {
     double t0 = 1, t1 = x, u0 = 1, u1 = 2 * x; /* T_0, T_1, U_0, U_1 */
@@ -421,48 +441,63 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
                 row[y] = (float)tv.zy;
             }
             if (logits_out) memcpy(logits_out + b * C, row, (size_t)C * sizeof(float));
-            /* softmax */
+            /* softmax: e_j = exp(z_j - max) kept in row */
             float zmax = row[0];
             for (int64_t c = 1; c < C; c++) zmax = row[c] > zmax ? row[c] : zmax;
-            double sum = 0;
-            for (int64_t c = 0; c < C; c++) sum += exp((double)row[c] - zmax);
-            h->rowloss[b] = log(sum) + zmax - row[y];
-            const float inv_sum = (float)(1.0 / sum);
-            /* backward: dL/dz = (p - onehot)/B, then dz/dcos */
-            double gz = 0; /* sum_j dL/dz_j * z_j (SphereFace |x| path) */
-            for (int64_t c = 0; c < C; c++) {
-                float g = expf(row[c] - zmax) * inv_sum;
-                if (c == y) g -= 1.0f;
-                g *= (float)invB;
-                gz += (double)g * row[c];
-                float dz;
-                if (softmax) {
-                    dz = 1.0f;
-                } else {
+            const float zy = row[y];
+            double sum = 0, ez = 0; /* sum_j e_j, sum_j e_j z_j (SphereFace |x| path) */
+            for (int64_t c0 = 0; c0 < C; c0 += 256) {
+                const int64_t c1 = LQF_MIN(C, c0 + 256);
+                float s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
+                for (int64_t c = c0; c < c1; c++) {
+                    float z = row[c], e = exp_neg(z - zmax);
+                    s1 += e;
+                    s2 += e * z;
+                    row[c] = e;
+                }
+                sum += s1;
+                ez += s2;
+            }
+            h->rowloss[b] = log(sum) + zmax - zy;
+            /* backward: dL/dz = (p - onehot)/B, then dz/dcos and the 1/|w_c| of W's
+             * normalisation; the target element is fixed up below. */
+            const float pscale = (float)(invB / sum);
+            if (softmax) {
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) row[c] *= pscale;
+                row[y] -= (float)invB;
+                continue;
+            }
+            const float *winv = h->winv;
+            if (curr) {
+                for (int64_t c = 0; c < C; c++) {
                     float cc = tmp[c];
                     float msk = (cc >= lo && cc <= hi) ? 1.0f : 0.0f;
                     cc = clampf(cc, lo, hi);
-                    dz = sc * msk;
-                    if (curr && cc > ctm) dz = sc * msk * (t_cur + 2.0f * cc);
+                    float dz = cc > ctm ? sc * msk * (t_cur + 2.0f * cc) : sc * msk;
+                    row[c] = row[c] * pscale * dz * winv[c];
                 }
-                row[c] = g * dz;
-            }
-            if (!softmax) {
-                float gy = (float)((exp((double)tv.zy - zmax) / sum - 1.0) * invB);
-                row[y] = gy * (float)tv.dzy_dc;
-                double gn = 0;
-                if (k->type == LQF_HEAD_SPHEREFACE && !k->sphere_fixed_scale)
-                    gn = gz / fmax(h->xnorm[b], 1e-12);
-                if (k->type == LQF_HEAD_MAGFACE) {
-                    double n = h->xnorm[b];
-                    gn = gy * tv.dzy_dn;
-                    if (n >= k->l_a && n <= k->u_a)
-                        gn += k->lambda_g * invB * (1.0 / ((double)k->u_a * k->u_a) - 1.0 / (n * n));
+            } else {
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) {
+                    float cc = tmp[c];
+                    float msk = (cc >= lo && cc <= hi) ? sc : 0.0f;
+                    row[c] = row[c] * pscale * msk * winv[c];
                 }
-                h->gnorm[b] = (float)gn;
-                const float *winv = h->winv;
-                for (int64_t c = 0; c < C; c++) row[c] *= winv[c];
             }
+            const float gy = (float)((exp((double)zy - zmax) / sum - 1.0) * invB);
+            row[y] = gy * (float)tv.dzy_dc * winv[y];
+            double gn = 0;
+            if (k->type == LQF_HEAD_SPHEREFACE && !k->sphere_fixed_scale)
+                gn = (ez / sum - zy) * invB / fmax(h->xnorm[b], 1e-12);
+            if (k->type == LQF_HEAD_MAGFACE) {
+                double n = h->xnorm[b];
+                gn = gy * tv.dzy_dn;
+                if (n >= k->l_a && n <= k->u_a)
+                    gn += k->lambda_g * invB * (1.0 / ((double)k->u_a * k->u_a) - 1.0 / (n * n));
+            }
+            h->gnorm[b] = (float)gn;
         }
     }
 
