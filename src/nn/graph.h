@@ -92,12 +92,14 @@ typedef struct {
     } a;
 } lqf_node;
 
+#define LQF_MAX_GRAPH_OUT 16
+
 typedef struct lqf_graph {
     lqf_tensor *tensors; int n_tensors, cap_tensors;
     lqf_node *nodes;     int n_nodes, cap_nodes;    /* topological order */
     float *params;       size_t n_params, cap_params; /* floats */
     int inputs[8];       int n_inputs;
-    int outputs[8];      int n_outputs;
+    int outputs[LQF_MAX_GRAPH_OUT]; int n_outputs;  /* YuNet has 12 outputs */
     int build_batch;     /* batch the logical dims were built with */
     char *source;        /* file it came from (for messages), or NULL */
 } lqf_graph;

@@ -1,0 +1,30 @@
+/*
+ * net.h — internal side of the public lqf_net (include/lqface.h): access to the graph and
+ * to the cached execution plan, so that the embedder and the detectors can write their
+ * inputs directly in the plan's physical (NHWC) layout and read outputs without copies; the
+ * ONNX importer's entry point; and wrapping a graph built by lqface itself into an lqf_net.
+ */
+#ifndef LQF_NET_H
+#define LQF_NET_H
+
+#include "nn/graph.h"
+
+/* Import an ONNX model held in memory (path is used in messages). in_hw: NULL, or the
+ * {height, width} to give a 4-D image input instead of its declared/default size (shapes
+ * are re-derived and every shape computation re-folded). Dimensions the model leaves open
+ * (symbolic) other than the batch are LQF_ONNX_DEFAULT_DIM unless in_hw sets them.
+ * *batch_ok (may be NULL) is set to 0 when the graph cannot follow another batch size. */
+#define LQF_ONNX_DEFAULT_DIM 64
+lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, const int *in_hw,
+                           lqf_graph **out, int *batch_ok);
+
+/* Wrap a graph (ownership passes to the net; it is optimised first when optimize != 0). */
+lqf_status lqf_net_from_graph(lqf_graph *g, int optimize, lqf_net **out);
+/* The network's graph (owned by the net). */
+lqf_graph *lqf_net_graph(lqf_net *net);
+/* The plan for `batch`, created or reused (owned by the net; valid until the next call with
+ * another batch, lqf_net_set_input_size or lqf_net_free). Inputs are lqf_plan_buffer(plan,
+ * g->inputs[i]) in physical layout; run with lqf_plan_run(g, plan). */
+lqf_status lqf_net_plan(lqf_net *net, int batch, lqf_plan **plan);
+
+#endif
