@@ -5,7 +5,7 @@
  *     split records (magic inside the image trailer and inside the IRHeader), the meta
  *     record, zero-copy reads, reading without the .idx (scan), and 2 reader threads;
  *   - plain/plain.rec: plain im2rec layout (record 0 is an image);
- *   - lqf_rec_pack_folder on a folder built here (ORL s10,s2,s9 x {1,10,2}.pgm, one with a
+ *   - lqf_rec_pack on a folder built here (ORL s10,s2,s9 x {1,10,2}.pgm, one with a
  *     magic-bearing trailer, one non-image): byte-identical .rec/.idx/property to Python's,
  *     and it reads back to the folder's bytes and labels;
  *   - corrupt copies (magic of record 3 flipped; truncated files): LQF_ERR_FORMAT naming the
@@ -38,6 +38,7 @@ typedef struct {
     unsigned long long key;
     int label;
     char sha[65];
+    char src[64], enc[8];    /* ORL file the image was encoded from, "png" or "jpg" */
 } exp_item;
 
 static exp_record g_rec[MAXREC];
@@ -75,6 +76,9 @@ static int load_expected(const char *path, exp_item *items, int *nitems) {
             it->key = strtoull(strtok_r(NULL, " \n", &save), NULL, 10);
             it->label = atoi(strtok_r(NULL, " \n", &save));
             snprintf(it->sha, sizeof it->sha, "%s", strtok_r(NULL, " \n", &save));
+            const char *src = strtok_r(NULL, " \n", &save), *enc = src ? strtok_r(NULL, " \n", &save) : NULL;
+            snprintf(it->src, sizeof it->src, "%s", src ? src : "");
+            snprintf(it->enc, sizeof it->enc, "%s", enc ? enc : "");
         } else if (!strcmp(t, "meta")) {
             for (int k = 0; k < 3; k++) g_meta[k] = atoi(strtok_r(NULL, " \n", &save));
         } else if (!strcmp(t, "split_keys")) {
@@ -169,7 +173,7 @@ static const exp_record *expected_record(unsigned long long key) {
 }
 
 static void test_corrupt(const char *tmp) {
-    char rec[1024], idx[1024], noidx[1024], what[128];
+    char rec[1200], idx[1200], noidx[1200], what[160];
     const char *src = tu_testdata("recordio/fixture.rec");
     char srcbuf[1024];
     snprintf(srcbuf, sizeof srcbuf, "%s", src);
@@ -265,7 +269,7 @@ static void test_corrupt(const char *tmp) {
 /* Build the pack test folder the same way make_rec_fixture.py describes it. */
 static int build_folder(const char *root) {
     static const char *ids[] = {"s10", "s2", "s9"}, *nums[] = {"1", "10", "2"};
-    char p[1024];
+    char p[1200];
     if (mkdir(root, 0755)) return 0;
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", root, ids[i]);
@@ -321,7 +325,7 @@ static void test_pack(const char *tmp) {
         size_t n = 0;
         int k = 0;
         double t0 = lqf_now();
-        lqf_status st = lqf_rec_pack_folder(folder, prefix, &o, &n, &k);
+        lqf_status st = lqf_rec_pack(folder, prefix, &o, &n, &k);
         printf("pack (%s): %zu images, %d classes, %.1f ms\n", mode, n, k, 1e3 * (lqf_now() - t0));
         if (!CHECK(st == LQF_OK)) { printf("  %s\n", lqf_last_error()); continue; }
         CHECK(n == (size_t)nimg && k == ncls);
@@ -381,8 +385,8 @@ static void test_pack(const char *tmp) {
     /* failure leaves nothing behind: an output directory that does not exist */
     char bad[1100];
     snprintf(bad, sizeof bad, "%s/no/such/dir/train", tmp);
-    CHECK(lqf_rec_pack_folder(folder, bad, NULL, NULL, NULL) == LQF_ERR_IO);
-    CHECK(lqf_rec_pack_folder(tmp, bad, NULL, NULL, NULL) != LQF_OK); /* tmp/<mode>/ hold no images */
+    CHECK(lqf_rec_pack(folder, bad, NULL, NULL, NULL) == LQF_ERR_IO);
+    CHECK(lqf_rec_pack(tmp, bad, NULL, NULL, NULL) != LQF_OK); /* tmp/<mode>/ hold no images */
 }
 
 /* Writer/reader round trip of payloads dense with the magic at every alignment. */
@@ -423,6 +427,86 @@ static void test_writer_roundtrip(const char *tmp) {
         lqf_buf_free(&scratch);
         lqf_rec_free(r);
     }
+}
+
+/* lqf_rec_check on the fixture, and decoding: PNG items equal the ORL source pixels. */
+static void test_check_and_decode(const char *fixture) {
+    lqf_rec_summary sum;
+    lqf_status st = lqf_rec_check(fixture, &sum);
+    if (!CHECK(st == LQF_OK)) { printf("  %s\n", lqf_last_error()); return; }
+    struct stat sb;
+    CHECK(stat(fixture, &sb) == 0 && sum.bytes == (uint64_t)sb.st_size);
+    CHECK(sum.records == (size_t)g_nrec && sum.split_records == (size_t)g_nsplit);
+    CHECK(sum.images == (size_t)(g_meta[0] - 1) && sum.num_classes == g_meta[2]);
+    CHECK(sum.has_idx == 1 && sum.has_meta == 1);
+    printf("rec check: %zu records (%zu split), %zu images, %d classes, %llu bytes\n", sum.records,
+           sum.split_records, sum.images, sum.num_classes, (unsigned long long)sum.bytes);
+    lqf_dataset *d = NULL;
+    if (!CHECK(lqf_dataset_open_rec(fixture, &d) == LQF_OK)) return;
+    lqf_sample s = {0};
+    int png = 0, jpg = 0;
+    for (int i = 0; i < g_nitem; i++) {
+        lqf_image *a = NULL, *b = NULL;
+        char rel[128];
+        snprintf(rel, sizeof rel, "data/orl/att_faces/%s", g_item[i].src);
+        st = lqf_dataset_decode(d, (size_t)i, &s, LQF_RGB, &a);
+        if (!CHECK(st == LQF_OK)) { printf("  %s\n", lqf_last_error()); continue; }
+        if (!CHECK(lqf_image_load(tu_shared(rel), LQF_RGB, &b) == LQF_OK)) { lqf_image_free(a); continue; }
+        CHECK(a->width == b->width && a->height == b->height);
+        if (!strcmp(g_item[i].enc, "png") && a->width == b->width && a->height == b->height) {
+            png++;
+            CHECK(memcmp(a->data, b->data, (size_t)a->width * a->height * 3) == 0);
+        } else {
+            jpg++;
+        }
+        lqf_image_free(a);
+        lqf_image_free(b);
+    }
+    CHECK(png >= 4 && jpg >= 4);
+    lqf_sample_free(&s);
+    lqf_dataset_free(d);
+}
+
+/* Random byte flips and cuts of the fixture: every outcome is OK or a FORMAT error. */
+static void test_fuzz(const char *tmp, const char *fixture) {
+    uint8_t *orig;
+    size_t len;
+    if (!CHECK(lqf_read_file(fixture, &orig, &len) == LQF_OK)) return;
+    uint8_t *buf = malloc(len);
+    char rec[1200], idx[1200];
+    snprintf(rec, sizeof rec, "%s/fuzz.rec", tmp);
+    snprintf(idx, sizeof idx, "%s/fuzz.idx", tmp);
+    CHECK(copy_file(tu_testdata("recordio/fixture.idx"), idx, (size_t)-1));
+    uint32_t seed = 2024;
+    int ok = 0, format = 0, other = 0;
+    for (int it = 0; it < 150; it++) {
+        memcpy(buf, orig, len);
+        size_t n = len;
+        int flips = 1 + it % 4;
+        for (int k = 0; k < flips; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t pos = (seed >> 8) % len;
+            seed = seed * 1664525u + 1013904223u;
+            /* aim at record headers half of the time */
+            if (k == 0 && it % 2 == 0) pos = (size_t)g_rec[(seed >> 8) % g_nrec].offset + (seed >> 4) % 8;
+            buf[pos] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+        }
+        if (it % 5 == 4) n = (seed >> 6) % len;
+        if (!write_bytes(rec, buf, n)) { other++; continue; }
+        for (int scan = 0; scan < 2; scan++) {
+            if (scan) unlink(idx);
+            lqf_status st = lqf_rec_check(rec, NULL);
+            ok += st == LQF_OK;
+            format += st == LQF_ERR_FORMAT;
+            other += st != LQF_OK && st != LQF_ERR_FORMAT;
+            if (st != LQF_OK && st != LQF_ERR_FORMAT) printf("  fuzz %d: %d %s\n", it, st, lqf_last_error());
+        }
+        copy_file(tu_testdata("recordio/fixture.idx"), idx, (size_t)-1);
+    }
+    printf("fuzz: %d ok, %d format errors, %d other\n", ok, format, other);
+    CHECK(other == 0 && format > 50);
+    free(buf);
+    free(orig);
 }
 
 int main(void) {
@@ -518,6 +602,10 @@ int main(void) {
 
     /* 6. corrupt and truncated files */
     test_corrupt(tmp);
+    test_fuzz(tmp, fixture);
+
+    /* 7. whole-pack check and decoding */
+    test_check_and_decode(fixture);
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

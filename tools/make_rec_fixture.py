@@ -137,13 +137,13 @@ def make_fixture():
             else:
                 ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
             assert ok
-            images.append((c, enc.tobytes()))
+            images.append((c, enc.tobytes(), "s%d/%d.pgm" % (ident, num), "png" if (c + j) % 2 == 0 else "jpg"))
 
     w = RecWriter()
     records = {}  # key -> payload
     n = len(images)
     for k in range(1, n + 1):
-        c, enc = images[k - 1]
+        c, enc = images[k - 1][:2]
         id2 = 0
         if k % 3 == 0:
             label = float(c)
@@ -185,11 +185,11 @@ def make_fixture():
         lines.append("record %d %d %d %.9g %d %d %d %s %d %s" % (
             k, offs[k], flag, f32(label), id_, id2, len(labels),
             " ".join("%.9g" % f32(x) for x in labels), len(img), sha(img)))
-    lines.append("# dataset item: index key label sha256(image)")
+    lines.append("# dataset item: index key label sha256(image) source encoding")
     for i, k in enumerate(range(1, id_start)):
         flag, label, _, _, labels, img = ir_unpack(records[k])
         cls = int(labels[0]) if flag else int(label)
-        lines.append("item %d %d %d %s" % (i, k, cls, sha(img)))
+        lines.append("item %d %d %d %s %s %s" % (i, k, cls, sha(img), images[k - 1][2], images[k - 1][3]))
     lines.append("meta %d %d %d" % (id_start, id_start + len(identities), len(idents)))
     lines.append("split_keys %s" % " ".join(str(k) for k in split))
     with open(os.path.join(OUT, "fixture_expected.txt"), "w") as f:

@@ -52,6 +52,7 @@ lqf_status lqf_rec_open(const char *rec_path, const char *idx_path, lqf_rec **ou
 void lqf_rec_free(lqf_rec *r);
 const char *lqf_rec_path(const lqf_rec *r);
 size_t lqf_rec_count(const lqf_rec *r);                /* entries in the index */
+size_t lqf_rec_size(const lqf_rec *r);                 /* bytes in the .rec */
 uint64_t lqf_rec_key(const lqf_rec *r, size_t i);      /* key of entry i (index order) */
 uint64_t lqf_rec_offset(const lqf_rec *r, size_t i);   /* byte offset of entry i */
 int lqf_rec_scanned(const lqf_rec *r);                 /* 1 if opened without an .idx */
@@ -62,6 +63,8 @@ int lqf_rec_find(const lqf_rec *r, uint64_t key, size_t *i);
  * N (...)". Thread-safe with one scratch per thread. */
 lqf_status lqf_rec_read(const lqf_rec *r, size_t i, lqf_buf *scratch, const uint8_t **payload,
                         size_t *len);
+/* Number of parts entry i is stored in (1 = whole; > 1 = split because it held the magic). */
+lqf_status lqf_rec_parts(const lqf_rec *r, size_t i, int *parts);
 /* Copy the first n bytes of entry i's payload (fewer if shorter: *got) without scratch. */
 lqf_status lqf_rec_read_prefix(const lqf_rec *r, size_t i, uint8_t *dst, size_t n, size_t *got);
 
@@ -97,16 +100,8 @@ lqf_status lqf_rec_writer_close(lqf_rec_writer *w);
 /* Remove the temporaries and free w. */
 void lqf_rec_writer_abort(lqf_rec_writer *w);
 
-typedef struct {
-    int plain;           /* 0: insightface layout (record 0 meta, images 1..N, identity
-                            records N+1..N+K); 1: plain im2rec (images are keys 0..N-1) */
-    int width, height;   /* for the property file; 0: from the first image's header */
-} lqf_rec_pack_options;
-/* Pack root/identity/image (identities sorted by name -> labels 0..K-1, images sorted by
- * name, non-image files skipped, images stored as they are on disk) into
- * <out_prefix>.rec/.idx and <dir of out_prefix>/property. n_images/n_classes may be NULL. */
-lqf_status lqf_rec_pack_folder(const char *folder, const char *out_prefix,
-                               const lqf_rec_pack_options *opts, size_t *n_images, int *n_classes);
+/* lqf_rec_pack (lqface.h) packs a folder with lqf_rec_writer; lqf_rec_check (lqface.h)
+ * validates every record of a pack. */
 /* Width and height from a PNG, JPEG or PNM header (no decoding). */
 lqf_status lqf_image_sniff_size(const uint8_t *buf, size_t len, const char *name, int *w, int *h);
 
@@ -168,6 +163,11 @@ int lqf_dataset_label(const lqf_dataset *d, size_t i);
 lqf_status lqf_dataset_get(const lqf_dataset *d, size_t i, lqf_sample *s);
 /* RecordIO datasets: the underlying reader (NULL otherwise). */
 const lqf_rec *lqf_dataset_rec(const lqf_dataset *d);
+/* RecordIO datasets with a meta record: 1 and its [id_start, id_end); else 0. */
+int lqf_dataset_rec_meta(const lqf_dataset *d, long *id_start, long *id_end);
+/* get(i) then lqf_image_decode (errors name the file or "<rec>#key"). */
+lqf_status lqf_dataset_decode(const lqf_dataset *d, size_t i, lqf_sample *s, lqf_channel_order order,
+                              lqf_image **out);
 
 /* ===================================================================== LFW identity split */
 typedef struct {

@@ -27,6 +27,8 @@ struct lqf_dataset {
     /* RecordIO */
     lqf_rec *rec;
     size_t *entry;           /* n index entries of the image records */
+    int meta;                /* 1: record 0 is a meta record */
+    long id_start, id_end;   /* its identity key range */
 };
 
 void lqf_sample_free(lqf_sample *s) {
@@ -55,6 +57,13 @@ lqf_dataset_kind lqf_dataset_get_kind(const lqf_dataset *d) { return d->kind; }
 size_t lqf_dataset_count(const lqf_dataset *d) { return d->n; }
 int lqf_dataset_num_classes(const lqf_dataset *d) { return d->num_classes; }
 const lqf_rec *lqf_dataset_rec(const lqf_dataset *d) { return d->rec; }
+
+int lqf_dataset_rec_meta(const lqf_dataset *d, long *id_start, long *id_end) {
+    if (!d->meta) return 0;
+    if (id_start) *id_start = d->id_start;
+    if (id_end) *id_end = d->id_end;
+    return 1;
+}
 
 const char *lqf_dataset_class_name(const lqf_dataset *d, int label) {
     if (!d->class_names || label < 0 || label >= d->num_classes) return NULL;
@@ -274,6 +283,14 @@ lqf_status lqf_dataset_open_rec(const char *rec_path, lqf_dataset **out) {
         lqf_buf_free(&scratch);
         if (st) goto fail;
     }
+    d->meta = meta;
+    d->id_start = id_start;
+    d->id_end = id_end;
+    if (meta && (size_t)(id_start - 1) >= lqf_rec_count(r)) {
+        st = lqf_fail(LQF_ERR_FORMAT, "%s: meta record says images are keys 1..%ld, but the index holds %zu records",
+                      rec_path, id_start - 1, lqf_rec_count(r));
+        goto fail;
+    }
     if (meta) {
         d->n = (size_t)(id_start - 1);
         d->entry = malloc((d->n ? d->n : 1) * sizeof *d->entry);
@@ -396,4 +413,12 @@ lqf_status lqf_dataset_get(const lqf_dataset *d, size_t i, lqf_sample *s) {
     s->len = h.image_len;
     s->label = l;
     return LQF_OK;
+}
+
+lqf_status lqf_dataset_decode(const lqf_dataset *d, size_t i, lqf_sample *s, lqf_channel_order order, lqf_image **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_dataset_decode: NULL output");
+    *out = NULL;
+    lqf_status st = lqf_dataset_get(d, i, s);
+    if (st) return st;
+    return lqf_image_decode(s->data, s->len, s->name, order, out);
 }

@@ -90,9 +90,9 @@ static lqf_status write_atomic(const char *path, const char *data, size_t len) {
     return LQF_OK;
 }
 
-lqf_status lqf_rec_pack_folder(const char *folder, const char *out_prefix, const lqf_rec_pack_options *opts,
+lqf_status lqf_rec_pack(const char *folder, const char *out_prefix, const lqf_rec_pack_options *opts,
                                size_t *n_images, int *n_classes) {
-    if (!folder || !out_prefix) return lqf_fail(LQF_ERR_ARG, "lqf_rec_pack_folder: NULL argument");
+    if (!folder || !out_prefix) return lqf_fail(LQF_ERR_ARG, "lqf_rec_pack: NULL argument");
     lqf_rec_pack_options o = {0};
     if (opts) o = *opts;
     lqf_folder_list fl;

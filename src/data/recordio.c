@@ -61,6 +61,7 @@ struct lqf_rec {
 
 const char *lqf_rec_path(const lqf_rec *r) { return r->path; }
 size_t lqf_rec_count(const lqf_rec *r) { return r->n; }
+size_t lqf_rec_size(const lqf_rec *r) { return r->size; }
 uint64_t lqf_rec_key(const lqf_rec *r, size_t i) { return r->entries[i].key; }
 uint64_t lqf_rec_offset(const lqf_rec *r, size_t i) { return r->entries[i].offset; }
 int lqf_rec_scanned(const lqf_rec *r) { return r->scanned; }
@@ -152,6 +153,13 @@ lqf_status lqf_rec_read(const lqf_rec *r, size_t i, lqf_buf *scratch, const uint
     *payload = scratch->data;
     *len = total;
     return LQF_OK;
+}
+
+lqf_status lqf_rec_parts(const lqf_rec *r, size_t i, int *parts) {
+    if (!r || !parts || i >= r->n)
+        return lqf_fail(LQF_ERR_ARG, "%s: record entry %zu out of range", r ? r->path : "recordio", i);
+    size_t total;
+    return rec_walk(r, r->entries[i].offset, &total, parts, NULL);
 }
 
 lqf_status lqf_rec_read_prefix(const lqf_rec *r, size_t i, uint8_t *dst, size_t n, size_t *got) {
