@@ -52,10 +52,11 @@ lqf_status lqf_optim_create(const lqf_optim_config *cfg, size_t n_params,
     for (int i = 0; i < n_groups; i++) {
         const lqf_param_group *g = &o->groups[i];
         if (g->begin > g->end || g->end > n_params || (i > 0 && g->begin < o->groups[i - 1].end)) {
+            lqf_status st = lqf_fail(LQF_ERR_ARG,
+                                     "optimiser: group [%zu,%zu) is outside [0,%zu) or overlaps another",
+                                     g->begin, g->end, n_params);
             lqf_optim_free(o);
-            return lqf_fail(LQF_ERR_ARG,
-                            "optimiser: group [%zu,%zu) is outside [0,%zu) or overlaps another",
-                            g->begin, g->end, n_params);
+            return st;
         }
     }
     o->buf1 = lqf_calloc(n_params * sizeof(float));
