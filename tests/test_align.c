@@ -207,6 +207,32 @@ static void test_small(void) {
             }
     CHECK(ok);
     lqf_image_free(out);
+    /* shift by (7.25, 0.25) px over a 64x4 source whose byte size is a multiple of 64 (no
+     * allocation slack: under valgrind a read past the last pixel would show; output
+     * pixels 48..55 of row 2 form one 8-pixel block ending at the last interior source
+     * pixel): every pixel is (576 a + 192 b + 192 c + 64 d + 512) >> 10 of its 2x2
+     * neighbourhood, taps beyond the right/bottom edge reading 0 */
+    {
+        lqf_image *s64 = NULL, *o64 = NULL;
+        CHECK(lqf_image_create(64, 4, LQF_BGR, &s64) == LQF_OK);
+        for (int i = 0; s64 && i < 64 * 4 * 3; i++) s64->data[i] = (uint8_t)((i * 97 + 13) % 251);
+        const double Q[6] = {1, 0, -7.25, 0, 1, -0.25};
+        CHECK(s64 && lqf_warp_affine(s64, Q, 64, 4, &o64) == LQF_OK);
+        int good = o64 != NULL;
+        for (int y = 0; good && y < 4; y++)
+            for (int x = 0; x < 64; x++)
+                for (int c = 0; c < 3; c++) {
+                    int t[4];
+                    for (int j = 0; j < 4; j++) {
+                        int xx = x + 7 + (j & 1), yy = y + (j >> 1);
+                        t[j] = xx < 64 && yy < 4 ? s64->data[(yy * 64 + xx) * 3 + c] : 0;
+                    }
+                    good &= o64->data[(y * 64 + x) * 3 + c] == ((576 * t[0] + 192 * t[1] + 192 * t[2] + 64 * t[3] + 512) >> 10);
+                }
+        CHECK(good);
+        lqf_image_free(o64);
+        lqf_image_free(s64);
+    }
     /* half-pixel shift of a constant image stays constant inside, is 0 far outside */
     memset(img->data, 200, 105);
     const double H[6] = {1, 0, 0.5, 0, 1, 0.5};

@@ -19,8 +19,8 @@
 
 #include <math.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
 #endif
 
 const float lqf_arcface_template[10] = {38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f,
@@ -83,7 +83,80 @@ static inline int round_int(double v) {
 
 static inline int sat_short(int v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
 
-/* One output row. sx/sy/f: per-pixel scratch of length w.
+/* One output pixel (3 channels) from source tap (sx, sy) with 1/32 fractions fx, fy.
+ * Taps outside the source read 0. src: (sh, sw, 3) bytes. */
+static inline void warp_px(const uint8_t *src, int sw, int sh, uint8_t *dst, int sx, int sy, int fx, int fy) {
+    size_t stride = (size_t)sw * 3;
+    /* weights in 1/1024: OpenCV's 15-bit table entries divided by 32 (exact) */
+    int w00 = (INTER_TAB - fx) * (INTER_TAB - fy), w01 = fx * (INTER_TAB - fy);
+    int w10 = (INTER_TAB - fx) * fy, w11 = fx * fy;
+    if ((unsigned)sx < (unsigned)(sw - 1) && (unsigned)sy < (unsigned)(sh - 1)) {
+        const uint8_t *p = src + sy * stride + (size_t)sx * 3, *q = p + stride;
+        for (int k = 0; k < 3; k++)
+            dst[k] = (uint8_t)((p[k] * w00 + p[k + 3] * w01 + q[k] * w10 + q[k + 3] * w11 + 512) >> 10);
+    } else if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
+        dst[0] = dst[1] = dst[2] = 0;
+    } else {
+        /* partly outside: taps beyond the border read 0 */
+        static const uint8_t zero[3] = {0, 0, 0};
+        int x0in = sx >= 0, x1in = sx + 1 < sw, y0in = sy >= 0, y1in = sy + 1 < sh;
+        const uint8_t *row0 = src + (ptrdiff_t)sy * (ptrdiff_t)stride, *row1 = row0 + stride;
+        const uint8_t *v00 = x0in && y0in ? row0 + (size_t)sx * 3 : zero;
+        const uint8_t *v01 = x1in && y0in ? row0 + (size_t)(sx + 1) * 3 : zero;
+        const uint8_t *v10 = x0in && y1in ? row1 + (size_t)sx * 3 : zero;
+        const uint8_t *v11 = x1in && y1in ? row1 + (size_t)(sx + 1) * 3 : zero;
+        for (int k = 0; k < 3; k++)
+            dst[k] = (uint8_t)((v00[k] * w00 + v01[k] * w01 + v10[k] * w10 + v11[k] * w11 + 512) >> 10);
+    }
+}
+
+#if defined(__AVX2__)
+/* Eight interior pixels at once: 32-bit gathers fetch each tap's 3 bytes (+1 spare byte,
+ * so the caller keeps the very last source pixel out of this path), 16-bit pairs of
+ * (tap, weight) are blended with madd, and the results are packed back to 24 bytes.
+ * The arithmetic is the scalar path's, so the bytes are identical. */
+static inline void warp_px8(const uint8_t *src, int stride, uint8_t *dst, __m256i lin, __m256i fx, __m256i fy) {
+    const __m256i one = _mm256_set1_epi32(INTER_TAB), lo8 = _mm256_set1_epi32(0xff);
+    const __m256i hi8 = _mm256_set1_epi32(0xff0000), half = _mm256_set1_epi32(512);
+    __m256i o = _mm256_add_epi32(lin, _mm256_add_epi32(lin, lin)); /* byte offset = 3 * pixel index */
+    __m256i g00 = _mm256_i32gather_epi32((const int *)src, o, 1);
+    __m256i g01 = _mm256_i32gather_epi32((const int *)(src + 3), o, 1);
+    __m256i g10 = _mm256_i32gather_epi32((const int *)(src + stride), o, 1);
+    __m256i g11 = _mm256_i32gather_epi32((const int *)(src + stride + 3), o, 1);
+    __m256i ifx = _mm256_sub_epi32(one, fx), ify = _mm256_sub_epi32(one, fy);
+    /* (w00 | w01 << 16) and (w10 | w11 << 16) */
+    __m256i wa = _mm256_or_si256(_mm256_mullo_epi16(ifx, ify), _mm256_slli_epi32(_mm256_mullo_epi16(fx, ify), 16));
+    __m256i wb = _mm256_or_si256(_mm256_mullo_epi16(ifx, fy), _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
+    __m256i r[3];
+#define LQF_CH(c)                                                                                    \
+    do {                                                                                             \
+        __m256i pa = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(g00, 8 * (c)), lo8),        \
+                                     _mm256_and_si256(_mm256_slli_epi32(g01, 16 - 8 * (c)), hi8));  \
+        __m256i pb = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(g10, 8 * (c)), lo8),        \
+                                     _mm256_and_si256(_mm256_slli_epi32(g11, 16 - 8 * (c)), hi8));  \
+        __m256i s = _mm256_add_epi32(_mm256_madd_epi16(pa, wa), _mm256_madd_epi16(pb, wb));         \
+        r[c] = _mm256_srli_epi32(_mm256_add_epi32(s, half), 10);                                    \
+    } while (0)
+    LQF_CH(0);
+    LQF_CH(1);
+    LQF_CH(2);
+#undef LQF_CH
+    __m256i px = _mm256_or_si256(r[0], _mm256_or_si256(_mm256_slli_epi32(r[1], 8), _mm256_slli_epi32(r[2], 16)));
+    /* 4 x (c0 c1 c2 0) per 128-bit half -> 12 packed bytes */
+    const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1, 2, 4, 5,
+                                          6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    px = _mm256_shuffle_epi8(px, pack);
+    __m128i a = _mm256_castsi256_si128(px), b = _mm256_extracti128_si256(px, 1);
+    _mm_storel_epi64((__m128i *)dst, a);
+    uint32_t t = (uint32_t)_mm_extract_epi32(a, 2);
+    memcpy(dst + 8, &t, 4);
+    _mm_storel_epi64((__m128i *)(dst + 12), b);
+    t = (uint32_t)_mm_extract_epi32(b, 2);
+    memcpy(dst + 20, &t, 4);
+}
+#endif
+
+/* One output row. sxs/sys/fxs/fys: per-pixel scratch of length w.
  * src: (sh, sw, 3) bytes; dst: (w, 3) bytes; X0,Y0: row offsets in 1/1024 px (with the
  * 1/64-px rounding offset already added); adelta/bdelta: per-column offsets. */
 static void warp_row(const uint8_t *src, int sw, int sh, uint8_t *dst, int w, int X0, int Y0,
@@ -97,31 +170,28 @@ static void warp_row(const uint8_t *src, int sw, int sh, uint8_t *dst, int w, in
         fxs[x] = X & (INTER_TAB - 1);
         fys[x] = Y & (INTER_TAB - 1);
     }
-    size_t stride = (size_t)sw * 3;
-    for (int x = 0; x < w; x++, dst += 3) {
-        int sx = sxs[x], sy = sys[x], fx = fxs[x], fy = fys[x];
-        /* weights in 1/1024: OpenCV's 15-bit table entries divided by 32 (exact) */
-        int w00 = (INTER_TAB - fx) * (INTER_TAB - fy), w01 = fx * (INTER_TAB - fy);
-        int w10 = (INTER_TAB - fx) * fy, w11 = fx * fy;
-        if ((unsigned)sx < (unsigned)(sw - 1) && (unsigned)sy < (unsigned)(sh - 1)) {
-            const uint8_t *p = src + sy * stride + (size_t)sx * 3, *q = p + stride;
-            for (int k = 0; k < 3; k++)
-                dst[k] = (uint8_t)((p[k] * w00 + p[k + 3] * w01 + q[k] * w10 + q[k + 3] * w11 + 512) >> 10);
-        } else if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
-            dst[0] = dst[1] = dst[2] = 0;
+    int x = 0;
+#if defined(__AVX2__)
+    /* blocks of 8 whose taps all lie inside, excluding the last source pixel (see warp_px8) */
+    const __m256i vsw = _mm256_set1_epi32(sw), minus1 = _mm256_set1_epi32(-1);
+    const __m256i xlim = _mm256_set1_epi32(sw - 1), ylim = _mm256_set1_epi32(sh - 1);
+    const __m256i last = _mm256_set1_epi32((sh - 2) * sw + sw - 2);
+    for (; x + 8 <= w; x += 8) {
+        __m256i sx = _mm256_loadu_si256((const __m256i *)(sxs + x));
+        __m256i sy = _mm256_loadu_si256((const __m256i *)(sys + x));
+        __m256i lin = _mm256_add_epi32(_mm256_mullo_epi32(sy, vsw), sx);
+        __m256i in = _mm256_and_si256(_mm256_and_si256(_mm256_cmpgt_epi32(sx, minus1), _mm256_cmpgt_epi32(xlim, sx)),
+                                      _mm256_and_si256(_mm256_cmpgt_epi32(sy, minus1), _mm256_cmpgt_epi32(ylim, sy)));
+        in = _mm256_andnot_si256(_mm256_cmpeq_epi32(lin, last), in);
+        if (_mm256_movemask_epi8(in) == -1) {
+            warp_px8(src, sw * 3, dst + 3 * x, lin, _mm256_loadu_si256((const __m256i *)(fxs + x)),
+                     _mm256_loadu_si256((const __m256i *)(fys + x)));
         } else {
-            /* partly outside: taps beyond the border read 0 */
-            static const uint8_t zero[3] = {0, 0, 0};
-            int x0in = sx >= 0, x1in = sx + 1 < sw, y0in = sy >= 0, y1in = sy + 1 < sh;
-            const uint8_t *row0 = src + (size_t)sy * stride, *row1 = row0 + stride;
-            const uint8_t *v00 = x0in && y0in ? row0 + (size_t)sx * 3 : zero;
-            const uint8_t *v01 = x1in && y0in ? row0 + (size_t)(sx + 1) * 3 : zero;
-            const uint8_t *v10 = x0in && y1in ? row1 + (size_t)sx * 3 : zero;
-            const uint8_t *v11 = x1in && y1in ? row1 + (size_t)(sx + 1) * 3 : zero;
-            for (int k = 0; k < 3; k++)
-                dst[k] = (uint8_t)((v00[k] * w00 + v01[k] * w01 + v10[k] * w10 + v11[k] * w11 + 512) >> 10);
+            for (int k = x; k < x + 8; k++) warp_px(src, sw, sh, dst + 3 * k, sxs[k], sys[k], fxs[k], fys[k]);
         }
     }
+#endif
+    for (; x < w; x++) warp_px(src, sw, sh, dst + 3 * x, sxs[x], sys[x], fxs[x], fys[x]);
 }
 
 lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, int out_h, lqf_image **out) {
@@ -168,7 +238,7 @@ lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, i
     }
     const int round_delta = AB_SCALE / INTER_TAB / 2;
     int fail = 0;
-#pragma omp parallel if ((size_t)out_w * out_h >= ((size_t)1 << 17))
+#pragma omp parallel if ((size_t)out_w * out_h >= ((size_t)1 << 15))
     {
         int *scratch = malloc(sizeof(int) * (size_t)out_w * 4);
         if (!scratch) {
