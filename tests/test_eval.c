@@ -110,7 +110,7 @@ static void *load_raw(const char *name, size_t *bytes) {
 }
 
 /* ------------------------------------------------------------------ verification */
-static void test_verify(const char *name) {
+static void test_verify(const char *name, int with_roc) {
     char p[256];
     size_t nb, nl;
     snprintf(p, sizeof p, "eval/%s.f64", name);
@@ -158,6 +158,7 @@ static void test_verify(const char *name) {
     cmp_ref(&ref, "auc", name, &r.auc, 1, tol);
 
     /* the ROC itself, point by point (sklearn roc_curve, drop_intermediate=False) */
+    if (!with_roc) goto out;
     snprintf(p, sizeof p, "eval/%s_roc.f64", name);
     size_t rb;
     double *roc = load_raw(p, &rb);
@@ -181,6 +182,7 @@ static void test_verify(const char *name) {
         free(thr), free(tar), free(far);
     }
     free(roc);
+out:
     free(dist), free(same), free(ref.rows);
 }
 
@@ -419,9 +421,9 @@ static void test_lists(void) {
 }
 
 int main(void) {
-    test_verify("verify_a");
-    test_verify("verify_b");
-    test_verify("verify_c");
+    test_verify("verify_a", 1);
+    test_verify("verify_b", 0); /* uneven folds; its ROC is not stored (size) */
+    test_verify("verify_c", 1);
     test_val_far_corner();
     test_verify_errors();
     test_ident("ident_a");

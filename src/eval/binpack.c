@@ -3,7 +3,8 @@
  * A small pickle virtual machine that understands exactly the opcodes and globals these
  * files use: Python-2 pickles of str (BINSTRING), Python-3 pickles of bytes (BINBYTES, or
  * _codecs.encode(latin-1 text) under protocol 2), numpy uint8 arrays from cv2.imencode
- * (numpy.core.multiarray._reconstruct + BUILD with the raw data), Python or numpy bools.
+ * (numpy.core.multiarray._reconstruct + BUILD with the raw data; protocol 5's _frombuffer of
+ * an in-band BYTEARRAY8), Python or numpy bools.
  * Anything else is rejected with the opcode and its byte offset. The encoded images are
  * copied into one buffer owned by the lqf_bin_pack.
  */
@@ -13,7 +14,7 @@
 
 enum { T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT, T_GLOBAL, T_NDARRAY, T_DTYPE,
        T_SCALAR };
-enum { G_CODECS_ENCODE = 1, G_RECONSTRUCT, G_NDARRAY, G_DTYPE, G_SCALAR, G_BYTES };
+enum { G_CODECS_ENCODE = 1, G_RECONSTRUCT, G_FROMBUFFER, G_NDARRAY, G_DTYPE, G_SCALAR, G_BYTES };
 
 typedef struct {
     int type;
@@ -144,15 +145,17 @@ static lqf_status push_data(vm *v, int type, size_t n) {
 
 static int str_is(const pobj *o, const char *s) {
     size_t n = strlen(s);
-    return (o->type == T_STR || o->type == T_BYTES) && o->len == n && !memcmp(o->p, s, n);
+    return (o->type == T_STR || o->type == T_BYTES || o->type == T_DTYPE) && o->len == n && !memcmp(o->p, s, n);
 }
 
 static int global_kind(const char *mod, size_t ml, const char *name, size_t nl) {
 #define IS(a, l, s) ((l) == strlen(s) && !memcmp((a), (s), (l)))
     int core = IS(mod, ml, "numpy.core.multiarray") || IS(mod, ml, "numpy._core.multiarray");
+    int numeric = IS(mod, ml, "numpy.core.numeric") || IS(mod, ml, "numpy._core.numeric");
     if (IS(mod, ml, "_codecs") && IS(name, nl, "encode")) return G_CODECS_ENCODE;
     if (core && IS(name, nl, "_reconstruct")) return G_RECONSTRUCT;
     if (core && IS(name, nl, "scalar")) return G_SCALAR;
+    if (numeric && IS(name, nl, "_frombuffer")) return G_FROMBUFFER;
     if (IS(mod, ml, "numpy") && IS(name, nl, "ndarray")) return G_NDARRAY;
     if (IS(mod, ml, "numpy") && IS(name, nl, "dtype")) return G_DTYPE;
     if ((IS(mod, ml, "__builtin__") || IS(mod, ml, "builtins")) && IS(name, nl, "bytes")) return G_BYTES;
@@ -205,6 +208,26 @@ static lqf_status latin1_bytes(vm *v, const pobj *s, int *out) {
     return LQF_OK;
 }
 
+/* A numpy array of 1-byte elements: check dtype and shape against the raw data. */
+static lqf_status set_array(vm *v, int arr, int dtype, int shape_id, int data_id) {
+    const pobj *shape = &v->obj[shape_id], *dt = &v->obj[dtype], *data = &v->obj[data_id];
+    if (shape->type != T_TUPLE || dt->type != T_DTYPE || data->type != T_BYTES)
+        return malformed(v, "numpy array state is not (shape, dtype, raw bytes)");
+    if (!(str_is(dt, "u1") || str_is(dt, "i1") || str_is(dt, "b1")))
+        return malformed(v, "numpy array of a type other than uint8/int8/bool");
+    uint64_t count = 1;
+    for (int k = 0; k < shape->nk; k++) {
+        const pobj *d = &v->obj[shape->kids[k]];
+        if (d->type != T_INT || d->i < 0) return malformed(v, "numpy array shape is not a tuple of sizes");
+        count *= (uint64_t)d->i;
+        if (count > v->len) return malformed(v, "numpy array larger than its data");
+    }
+    if (count != data->len) return malformed(v, "numpy array shape does not match its data size");
+    pobj *o = &v->obj[arr];
+    o->p = data->p, o->len = data->len, o->dtype = dtype;
+    return LQF_OK;
+}
+
 static lqf_status do_reduce(vm *v) {
     int args = 0, fn = 0;
     lqf_status st;
@@ -230,12 +253,19 @@ static lqf_status do_reduce(vm *v) {
             return malformed(v, "_reconstruct needs (numpy.ndarray, shape, typecode)");
         if ((id = new_obj(v, T_NDARRAY)) < 0) return nomem(v);
         break;
+    case G_FROMBUFFER: /* protocol 5: _frombuffer(buffer, dtype, shape, order) */
+        if (a->nk != 4) return malformed(v, "_frombuffer needs (buffer, dtype, shape, order)");
+        if ((id = new_obj(v, T_NDARRAY)) < 0) return nomem(v);
+        a = &v->obj[args];
+        if ((st = set_array(v, id, a->kids[1], a->kids[2], a->kids[0]))) return st;
+        break;
     case G_DTYPE: {
         if (a->nk < 1 || (v->obj[a->kids[0]].type != T_STR && v->obj[a->kids[0]].type != T_BYTES))
             return malformed(v, "numpy.dtype needs a type code");
-        const pobj *c = &v->obj[a->kids[0]];
+        const uint8_t *code = v->obj[a->kids[0]].p;
+        size_t code_len = v->obj[a->kids[0]].len;
         if ((id = new_obj(v, T_DTYPE)) < 0) return nomem(v);
-        v->obj[id].p = c->p, v->obj[id].len = c->len;
+        v->obj[id].p = code, v->obj[id].len = code_len;
         break;
     }
     case G_SCALAR: {
@@ -244,8 +274,9 @@ static lqf_status do_reduce(vm *v) {
         const pobj *dt = &v->obj[a->kids[0]], *d = &v->obj[a->kids[1]];
         if (!(str_is(dt, "b1") || str_is(dt, "u1") || str_is(dt, "i1")) || d->len != 1)
             return malformed(v, "numpy scalar of a type other than bool/uint8/int8");
+        int64_t value = d->p[0];
         if ((id = new_obj(v, T_SCALAR)) < 0) return nomem(v);
-        v->obj[id].i = d->p[0];
+        v->obj[id].i = value;
         break;
     }
     default:
@@ -265,21 +296,8 @@ static lqf_status do_build(vm *v) {
     if (o->type != T_NDARRAY) return malformed(v, "BUILD of an object other than a numpy array");
     if (s->type != T_TUPLE || (s->nk != 5 && s->nk != 4)) return malformed(v, "numpy array state is not a 4/5-tuple");
     int k0 = s->nk == 5 ? 1 : 0;
-    const pobj *shape = &v->obj[s->kids[k0]], *dt = &v->obj[s->kids[k0 + 1]], *data = &v->obj[s->kids[k0 + 3]];
-    if (shape->type != T_TUPLE || dt->type != T_DTYPE || data->type != T_BYTES)
-        return malformed(v, "numpy array state is not (shape, dtype, fortran, raw bytes)");
-    if (!(str_is(dt, "u1") || str_is(dt, "i1") || str_is(dt, "b1")))
-        return malformed(v, "numpy array of a type other than uint8/int8/bool");
-    uint64_t count = 1;
-    for (int k = 0; k < shape->nk; k++) {
-        const pobj *d = &v->obj[shape->kids[k]];
-        if (d->type != T_INT || d->i < 0) return malformed(v, "numpy array shape is not a tuple of sizes");
-        count *= (uint64_t)d->i;
-        if (count > v->len) return malformed(v, "numpy array larger than its data");
-    }
-    if (count != data->len) return malformed(v, "numpy array shape does not match its data size");
-    o = &v->obj[target];
-    o->p = data->p, o->len = data->len, o->dtype = s->kids[k0 + 1];
+    if (v->obj[s->kids[k0 + 1]].type != T_DTYPE) return malformed(v, "numpy array state without a dtype");
+    if ((st = set_array(v, target, s->kids[k0 + 1], s->kids[k0], s->kids[k0 + 3]))) return st;
     return LQF_OK;
 }
 
@@ -453,8 +471,9 @@ static lqf_status run_vm(vm *v, int *result) {
         case 'U':    /* SHORT_BINSTRING */
         case 'B':    /* BINBYTES */
         case 'C':    /* SHORT_BINBYTES */
-        case 0x8e: { /* BINBYTES8 */
-            int n = (op == 0x8c || op == 'U' || op == 'C') ? 1 : (op == 0x8d || op == 0x8e) ? 8 : 4;
+        case 0x8e:   /* BINBYTES8 */
+        case 0x96: { /* BYTEARRAY8 (protocol 5 in-band buffers) */
+            int n = (op == 0x8c || op == 'U' || op == 'C') ? 1 : (op == 0x8d || op == 0x8e || op == 0x96) ? 8 : 4;
             if ((st = need(v, (size_t)n))) return st;
             uint64_t size = rd_le(q, n);
             if (op == 'T' && (size & 0x80000000u)) return malformed(v, "negative BINSTRING length");
