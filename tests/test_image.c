@@ -173,7 +173,7 @@ static void test_small_files(void) {
         lqf_image_free(rgb);
         free(ref);
     }
-    CHECK(nfiles >= 14);
+    CHECK(nfiles >= 22);
     free(list);
 }
 

@@ -185,10 +185,19 @@ def main():
     cv2.imwrite(os.path.join(idir, "progressive.jpg"), face,
                 [cv2.IMWRITE_JPEG_QUALITY, 80, cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
     add_cv2("progressive.jpg")
-    try:  # Adobe CMYK JPEG written by Pillow (optional)
+    try:  # Adobe CMYK JPEG and EXIF-rotated JPEGs written by Pillow (optional)
         from PIL import Image
         Image.fromarray(face[:, :, ::-1]).convert("CMYK").save(os.path.join(idir, "cmyk.jpg"), quality=90)
         add_cv2("cmyk.jpg")
+        # EXIF orientations 2..8 (cv2.imread turns the image upright; so must lqface)
+        for o in range(2, 9):
+            ex = Image.Exif()
+            ex[0x0112] = o
+            fn = "exif%d.jpg" % o
+            Image.fromarray(face[:, :, ::-1]).save(os.path.join(idir, fn), quality=90, exif=ex.tobytes())
+            ref = cv2.imread(os.path.join(idir, fn), cv2.IMREAD_COLOR)
+            assert ref.shape[:2] == ((30, 40) if o < 5 else (40, 30)), (o, ref.shape)
+            add(fn, ref)
     except ImportError:
         pass
     cv2.imwrite(os.path.join(idir, "rgb.png"), face)

@@ -174,9 +174,9 @@ lqf_status lqf_image_save(const lqf_image *img, const char *path) {
         return lqf_fail(LQF_ERR_IO, "%s: cannot create: %s", path, strerror(e));
     }
     size_t put = fwrite(buf, 1, len, f);
-    int e = errno;
+    int e = put != len ? errno : 0;
     free(buf);
-    if (fclose(f) != 0 || put != len)
-        return lqf_fail(LQF_ERR_IO, "%s: write failed: %s", path, strerror(e ? e : EIO));
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    if (put != len || e) return lqf_fail(LQF_ERR_IO, "%s: write failed: %s", path, strerror(e ? e : EIO));
     return LQF_OK;
 }
