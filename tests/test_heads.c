@@ -339,6 +339,12 @@ static void errors(void) {
     CHECK(lqf_head_forward_backward(h, 2, x, W, NULL, good, &r, NULL, NULL, NULL, NULL) == LQF_OK);
     CHECK(r.accuracy == 1.0);
     lqf_head_free(h);
+    lqf_head_config_default(&cfg, LQF_HEAD_SOFTMAX, 4, 3);
+    cfg.use_bias = 1;
+    CHECK(lqf_head_create(&cfg, &h) == LQF_OK);
+    CHECK(lqf_head_forward_backward(h, 2, x, W, NULL, good, &r, NULL, NULL, NULL, NULL) == LQF_ERR_ARG);
+    CHECK(strstr(lqf_last_error(), "bias") != NULL);
+    lqf_head_free(h);
     CHECK(lqf_head_type_from_name("curricularface") == LQF_HEAD_CURRICULAR);
     CHECK(lqf_head_type_from_name("nope") == -1);
 }

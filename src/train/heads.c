@@ -339,12 +339,14 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
         if (labels[b] < 0 || labels[b] >= C)
             return lqf_fail(LQF_ERR_ARG, "head %s: label %d of row %d outside [0,%lld)", name,
                             (int)labels[b], b, (long long)C);
+    if (k->type == LQF_HEAD_SOFTMAX && k->use_bias && !bias)
+        return lqf_fail(LQF_ERR_ARG, "head softmax: configured with a bias but none was given");
     lqf_status st = ensure_scratch(h, B);
     if (st) return st;
 
     float *L = h->logits;
     const int softmax = k->type == LQF_HEAD_SOFTMAX;
-    const int use_bias = softmax && k->use_bias && bias;
+    const int use_bias = softmax && k->use_bias;
 
     /* ---- cosines (or plain logits) */
     if (softmax) {

@@ -140,7 +140,8 @@ void lqf_head_reset_state(lqf_head *h);
  *   bias   (C) or NULL (SOFTMAX with use_bias only)
  *   labels (B) in [0,C)
  * Outputs (each may be NULL): dx (B,D), dW (D,C), dbias (C) are OVERWRITTEN with the
- * gradients of r->loss; logits (B,C) receives the final logits fed to the cross-entropy.
+ * gradients of r->loss (dbias is zeroed by the margin heads, which have no bias);
+ * logits (B,C) receives the final logits fed to the cross-entropy.
  * Updates the head's state (EMA values, iteration) before using it. */
 lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const float *W,
                                      const float *bias, const int32_t *labels,
