@@ -257,7 +257,36 @@ static void test_corrupt(const char *tmp) {
     snprintf(what, sizeof what, "corrupt record at byte offset %llu (record header beyond end", r5->offset);
     CHECK(is_format_error(lqf_rec_open(noidx, NULL, &r), what));
 
+    /* an empty pack; a property file with fewer classes than the labels use */
+    snprintf(rec, sizeof rec, "%s/empty.rec", tmp);
+    CHECK(write_bytes(rec, (const uint8_t *)"", 0));
+    lqf_dataset *de = NULL;
+    CHECK(is_format_error(lqf_dataset_open_rec(rec, &de), "no image records") && de == NULL);
+    char sub[1200], prop[1300];
+    snprintf(sub, sizeof sub, "%s/few", tmp);
+    CHECK(mkdir(sub, 0755) == 0);
+    snprintf(rec, sizeof rec, "%s/few/f.rec", tmp);
+    CHECK(copy_file(srcbuf, rec, (size_t)-1));
+    snprintf(prop, sizeof prop, "%s/few/property", tmp);
+    CHECK(write_bytes(prop, (const uint8_t *)"2,112,92\n", 9));
+    CHECK(lqf_dataset_open_rec(rec, &de) == LQF_OK);
+    if (de) {
+        lqf_sample s = {0};
+        int okcount = 0, badcount = 0;
+        for (int i = 0; i < g_nitem; i++) {
+            lqf_status st = lqf_dataset_get(de, (size_t)i, &s);
+            int l = lqf_dataset_label(de, (size_t)i);
+            if (g_item[i].label < 2) okcount += st == LQF_OK && l == g_item[i].label;
+            else badcount += st == LQF_ERR_FORMAT && l == -1 && strstr(lqf_last_error(), "outside 0..1") != NULL;
+        }
+        CHECK(okcount + badcount == g_nitem && badcount > 0);
+        lqf_sample_free(&s);
+        lqf_dataset_free(de);
+    }
+    CHECK(is_format_error(lqf_rec_check(rec, NULL), "outside 0..1"));
+
     /* a broken .idx line */
+    snprintf(rec, sizeof rec, "%s/trunc.rec", tmp);
     static const char badidx[] = "0\t0\n1\tbanana\n";
     CHECK(write_bytes(idx, (const uint8_t *)badidx, sizeof badidx - 1));
     CHECK(is_format_error(lqf_rec_open(rec, NULL, &r), "line 2"));

@@ -307,6 +307,10 @@ lqf_status lqf_dataset_open_rec(const char *rec_path, lqf_dataset **out) {
         if (!d->entry) { st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", rec_path); goto fail; }
         for (size_t i = 0; i < d->n; i++) d->entry[i] = i;
     }
+    if (d->n == 0) {
+        st = lqf_fail(LQF_ERR_FORMAT, "%s: no image records", rec_path);
+        goto fail;
+    }
     if (prop_classes > 0) {
         d->num_classes = prop_classes;
     } else if (meta && id_end > id_start) {
@@ -351,9 +355,11 @@ int lqf_dataset_label(const lqf_dataset *d, size_t i) {
     uint8_t buf[LQF_IR_HEADER_SIZE + 8];
     if (rec_header(d->rec, d->entry[i], &h, buf)) return -1;
     int l = class_of(&h);
-    if (l < 0)
-        lqf_fail(LQF_ERR_FORMAT, "%s: key %llu: label is not a non-negative number", lqf_rec_path(d->rec),
-                 (unsigned long long)lqf_rec_key(d->rec, d->entry[i]));
+    if (l < 0 || (d->num_classes > 0 && l >= d->num_classes)) {
+        lqf_fail(LQF_ERR_FORMAT, "%s#%llu: label %g outside 0..%d", lqf_rec_path(d->rec),
+                 (unsigned long long)lqf_rec_key(d->rec, d->entry[i]), (double)lqf_ir_class(&h), d->num_classes - 1);
+        return -1;
+    }
     return l;
 }
 
