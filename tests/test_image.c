@@ -343,6 +343,9 @@ static void test_bad_input(void) {
         const char *ascii = "P2\n2 2\n255\n1 2 3\n";
         CHECK(write_bytes(tmp_path("trunc_ascii.pgm"), ascii, strlen(ascii)));
         expect_fail(tmp_path("trunc_ascii.pgm"), LQF_ERR_FORMAT, "truncated PGM");
+        const char *huge = "P5\n100000 100000\n255\n";
+        CHECK(write_bytes(tmp_path("huge.pgm"), huge, strlen(huge)));
+        expect_fail(tmp_path("huge.pgm"), LQF_ERR_UNSUPPORTED, "too large");
         const char *bitmap = "P4\n8 1\n\xAA";
         CHECK(write_bytes(tmp_path("bitmap.pbm"), bitmap, strlen(bitmap)));
         expect_fail(tmp_path("bitmap.pbm"), LQF_ERR_UNSUPPORTED, "not supported");

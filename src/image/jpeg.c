@@ -16,6 +16,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+#define LQF_IMAGE_MAX_PIXELS ((uint64_t)1 << 28) /* as in image.c */
+
 typedef struct {
     struct jpeg_error_mgr pub;  /* libjpeg's part; must be first */
     jmp_buf jump;
@@ -136,6 +138,8 @@ lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf
         free(cmyk_row);
         jpeg_destroy_decompress(&cinfo);
         if (err.truncated) return lqf_fail(LQF_ERR_FORMAT, "%s: truncated JPEG", name);
+        if (err.pub.msg_code == JERR_BAD_PRECISION || err.pub.msg_code == JERR_NOT_COMPILED)
+            return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: unsupported JPEG (%s)", name, err.msg);
         return lqf_fail(LQF_ERR_FORMAT, "%s: corrupt JPEG (%s)", name, err.msg);
     }
     jpeg_create_decompress(&cinfo);
@@ -161,6 +165,11 @@ lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf
     cinfo.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&cinfo);
 
+    if ((uint64_t)cinfo.output_width * cinfo.output_height > LQF_IMAGE_MAX_PIXELS) {
+        jpeg_destroy_decompress(&cinfo);
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %ux%u JPEG is too large", name, cinfo.output_width,
+                        cinfo.output_height);
+    }
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
     lqf_image *im;
     lqf_status st = lqf_image_create(w, h, order, &im);

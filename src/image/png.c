@@ -82,9 +82,12 @@ lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_
                         name, ctype, depth);
     }
 
+    if ((uint64_t)w * h > ((uint64_t)1 << 28)) { /* LQF_IMAGE_MAX_PIXELS of image.c */
+        png_destroy_read_struct(&png, &info, NULL);
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %ux%u PNG is too large", name, (unsigned)w, (unsigned)h);
+    }
     lqf_image *im;
-    lqf_status st = lqf_image_create((int)LQF_MIN(w, (png_uint_32)0x7fffffff),
-                                     (int)LQF_MIN(h, (png_uint_32)0x7fffffff), order, &im);
+    lqf_status st = lqf_image_create((int)w, (int)h, order, &im);
     if (st) {
         png_destroy_read_struct(&png, &info, NULL);
         return lqf_fail_context(st, "%s", name);

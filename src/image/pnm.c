@@ -61,8 +61,10 @@ lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_
         if (r < 0) return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s header (%s)", name, what, field[i]);
     }
     long w = hdr[0], h = hdr[1], maxval = hdr[2];
-    if (w <= 0 || h <= 0 || w > 1000000 || h > 1000000)
+    if (w <= 0 || h <= 0)
         return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s size %ldx%ld", name, what, w, h);
+    if (w > 1000000 || h > 1000000 || (uint64_t)w * h > ((uint64_t)1 << 28)) /* as image.c */
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %ldx%ld %s is too large", name, w, h, what);
     if (maxval <= 0 || maxval > 65535)
         return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s maxval %ld (must be 1..65535)", name, what, maxval);
     if (binary) {
