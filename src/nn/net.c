@@ -127,8 +127,15 @@ lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width) {
     st = import_bytes(net->path, buf, len, hw, &g, &batch_ok);
     if (buf != net->model) free(buf);
     if (st != LQF_OK) {
-        if (st == LQF_ERR_SHAPE)
-            return lqf_fail_context(st, "%s: input size %dx%d does not fit the model", net->path, height, width);
+        if (st == LQF_ERR_SHAPE) {
+            /* "path: node ...: problem" -> "path: input size HxW does not fit the model (node ...: problem)" */
+            char why[768];
+            const char *e = lqf_last_error();
+            size_t pl = strlen(net->path);
+            if (strncmp(e, net->path, pl) == 0 && e[pl] == ':' && e[pl + 1] == ' ') e += pl + 2;
+            snprintf(why, sizeof why, "%s", e);
+            return lqf_fail(st, "%s: input size %dx%d does not fit the model (%s)", net->path, height, width, why);
+        }
         return st;
     }
     lqf_plan_free(net->plan);
