@@ -104,6 +104,53 @@ static void expect_error(const char *what, const char *path, lqf_status want, co
     if (path[0] == '/' && !strncmp(path, "/tmp/lqf_test_eval_bin_", 23)) unlink(path);
 }
 
+/* Corrupted packs (random bytes overwritten, random truncations) must give LQF_OK or a
+ * format error, never a crash or an out-of-range image (run under LQF_SANITIZE for ASan). */
+static void corruption_sweep(const char *rel) {
+    uint8_t *data;
+    size_t len;
+    if (!CHECK(lqf_read_file(tu_testdata(rel), &data, &len) == LQF_OK)) return;
+    uint8_t *buf = malloc(len);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    int ok = 0, fmt = 0, other = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        memcpy(buf, data, len);
+        size_t n = len;
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        if (trial % 3 == 2) {
+            n = (size_t)(s >> 33) % len;
+        } else {
+            for (int k = 0; k < 1 + trial % 4; k++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                /* corrupt mostly the pickle structure (the first 64 bytes and around images) */
+                size_t at = (k == 0 && trial % 2) ? (size_t)(s >> 33) % 64 : (size_t)(s >> 33) % len;
+                buf[at] = (uint8_t)(s >> 17);
+            }
+        }
+        const char *p = tmp_file("corrupt", buf, n);
+        lqf_bin_pack *b = NULL;
+        lqf_status st = lqf_bin_load(p, &b);
+        if (st == LQF_OK) {
+            int sane = b->n_images == 2 * b->n_pairs;
+            size_t total = 0;
+            for (int i = 0; i < b->n_images; i++) total += b->image_len[i];
+            sane &= total <= n;
+            if (!sane) other++;
+            else ok++;
+            lqf_bin_free(b);
+        } else if (st == LQF_ERR_FORMAT) {
+            fmt++;
+        } else {
+            other++;
+        }
+        unlink(p);
+    }
+    printf("%s corruption sweep: 300 trials, %d loaded, %d format errors, %d other\n", rel, ok, fmt, other);
+    CHECK(other == 0 && fmt > 0);
+    free(buf);
+    free(data);
+}
+
 int main(void) {
     expected e;
     if (!CHECK(load_expected(&e))) return tu_finish("test_eval_bin");
@@ -146,5 +193,7 @@ int main(void) {
     /* valid pickle, not a pair of lists */
     static const uint8_t num[] = {0x80, 0x02, 'K', 0x07, '.'};
     expect_error("not a tuple", tmp_file("num", num, sizeof num), LQF_ERR_FORMAT, "not a pair");
+    corruption_sweep("eval/lfw8_numpy_p2.bin");
+    corruption_sweep("eval/lfw8_py2.bin");
     return tu_finish("test_eval_bin");
 }
