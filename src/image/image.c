@@ -23,6 +23,10 @@ lqf_status lqf_png_encode(const lqf_image *img, const char *name, uint8_t **buf,
 lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
                           lqf_image **out);
 lqf_status lqf_pnm_encode(const lqf_image *img, int grey, uint8_t **buf, size_t *len);
+/* For the codecs: the image a decode of `name` (a `what`, e.g. "PNG") fills; sizes above
+ * LQF_IMAGE_MAX_PIXELS are LQF_ERR_UNSUPPORTED, naming the file. */
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out);
 
 /* Largest image accepted by the decoders (pixels); guards size arithmetic and memory. */
 #define LQF_IMAGE_MAX_PIXELS ((size_t)1 << 28)
@@ -49,6 +53,19 @@ lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_
     }
     *out = im;
     return LQF_OK;
+}
+
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out) {
+    *out = NULL;
+    if (w == 0 || h == 0)
+        return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s size %llux%llu", name, what, (unsigned long long)w,
+                        (unsigned long long)h);
+    if (w > LQF_IMAGE_MAX_PIXELS || h > LQF_IMAGE_MAX_PIXELS || w * h > LQF_IMAGE_MAX_PIXELS)
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %llux%llu %s is too large", name, (unsigned long long)w,
+                        (unsigned long long)h, what);
+    lqf_status st = lqf_image_create((int)w, (int)h, order, out);
+    return st ? lqf_fail_context(st, "%s", name) : LQF_OK;
 }
 
 void lqf_image_free(lqf_image *img) {

@@ -16,7 +16,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
-#define LQF_IMAGE_MAX_PIXELS ((uint64_t)1 << 28) /* as in image.c */
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out); /* image.c */
 
 typedef struct {
     struct jpeg_error_mgr pub;  /* libjpeg's part; must be first */
@@ -165,18 +166,13 @@ lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf
     cinfo.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&cinfo);
 
-    if ((uint64_t)cinfo.output_width * cinfo.output_height > LQF_IMAGE_MAX_PIXELS) {
-        jpeg_destroy_decompress(&cinfo);
-        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %ux%u JPEG is too large", name, cinfo.output_width,
-                        cinfo.output_height);
-    }
-    int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
     lqf_image *im;
-    lqf_status st = lqf_image_create(w, h, order, &im);
+    lqf_status st = lqf_image_create_decoded(cinfo.output_width, cinfo.output_height, "JPEG", name, order, &im);
     if (st) {
         jpeg_destroy_decompress(&cinfo);
-        return lqf_fail_context(st, "%s", name);
+        return st;
     }
+    int w = im->width;
     img = im;
     if (cmyk) {
         cmyk_row = malloc((size_t)w * 4);

@@ -13,6 +13,9 @@
 #include <setjmp.h>
 #include <string.h>
 
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out); /* image.c */
+
 typedef struct {
     const uint8_t *buf;
     size_t len, pos;
@@ -82,15 +85,11 @@ lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_
                         name, ctype, depth);
     }
 
-    if ((uint64_t)w * h > ((uint64_t)1 << 28)) { /* LQF_IMAGE_MAX_PIXELS of image.c */
-        png_destroy_read_struct(&png, &info, NULL);
-        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %ux%u PNG is too large", name, (unsigned)w, (unsigned)h);
-    }
     lqf_image *im;
-    lqf_status st = lqf_image_create((int)w, (int)h, order, &im);
+    lqf_status st = lqf_image_create_decoded(w, h, "PNG", name, order, &im);
     if (st) {
         png_destroy_read_struct(&png, &info, NULL);
-        return lqf_fail_context(st, "%s", name);
+        return st;
     }
     img = im;
     png_bytep *r = malloc(sizeof(png_bytep) * h);

@@ -12,6 +12,9 @@
 #include <ctype.h>
 #include <string.h>
 
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out); /* image.c */
+
 typedef struct {
     const uint8_t *p, *end;
 } cursor;
@@ -61,10 +64,6 @@ lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_
         if (r < 0) return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s header (%s)", name, what, field[i]);
     }
     long w = hdr[0], h = hdr[1], maxval = hdr[2];
-    if (w <= 0 || h <= 0)
-        return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s size %ldx%ld", name, what, w, h);
-    if (w > 1000000 || h > 1000000 || (uint64_t)w * h > ((uint64_t)1 << 28)) /* as image.c */
-        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %ldx%ld %s is too large", name, w, h, what);
     if (maxval <= 0 || maxval > 65535)
         return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s maxval %ld (must be 1..65535)", name, what, maxval);
     if (binary) {
@@ -75,8 +74,8 @@ lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_
     }
 
     lqf_image *im;
-    lqf_status st = lqf_image_create((int)w, (int)h, order, &im);
-    if (st) return lqf_fail_context(st, "%s", name);
+    lqf_status st = lqf_image_create_decoded((uint64_t)w, (uint64_t)h, what, name, order, &im);
+    if (st) return st;
 
     /* lookup from sample value to 8 bits: round(v * 255 / maxval) */
     uint8_t *lut = malloc((size_t)maxval + 1);

@@ -368,11 +368,8 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
             for (int64_t d = 0; d < D; d++) h->xhat[b * D + d] = xb[d] * inv;
         }
         column_inv_norms(D, C, W, h->colacc, h->winv);
+        /* x^.W; the column scale 1/|w_c| is applied when each row is read below */
         lqf_sgemm(0, 0, B, C, D, 1.0f, h->xhat, D, W, C, 0.0f, L, C);
-        const float *winv = h->winv;
-#pragma omp parallel for schedule(static)
-        for (int b = 0; b < B; b++)
-            for (int64_t c = 0; c < C; c++) L[b * C + c] *= winv[c];
     }
 
     /* ---- batch statistics, updated before use */
@@ -391,7 +388,7 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
         S->batch_std = sd * k->t_alpha + (1.0 - k->t_alpha) * S->batch_std;
     } else if (k->type == LQF_HEAD_CURRICULAR) {
         double sum = 0;
-        for (int b = 0; b < B; b++) sum += clampf(L[b * C + labels[b]], -1.0f, 1.0f);
+        for (int b = 0; b < B; b++) sum += clampf(L[b * C + labels[b]] * h->winv[labels[b]], -1.0f, 1.0f);
         S->t = (sum / B) * k->t_alpha + (1.0 - k->t_alpha) * S->t;
     } else if (k->type == LQF_HEAD_SPHEREFACE) {
         S->iter++;
@@ -412,7 +409,13 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
         for (int b = 0; b < B; b++) {
             float *row = L + b * C;
             const int y = labels[b];
-            memcpy(tmp, row, (size_t)C * sizeof(float));
+            if (softmax) {
+                memcpy(tmp, row, (size_t)C * sizeof(float));
+            } else {
+                const float *winv = h->winv;
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) tmp[c] = row[c] * winv[c]; /* cosines */
+            }
             /* accuracy on the margin-free logits */
             int64_t best = 0;
             for (int64_t c = 1; c < C; c++)

@@ -107,7 +107,7 @@ typedef struct lqf_head {
     lqf_head_state state;
     /* scratch, grown on demand (owned) */
     int cap_b, cap_threads;
-    float *logits;   /* (B,C): cosines, then logits, then dL/dcos */
+    float *logits;   /* (B,C): x^.W (or x.W+b), then logits, then dL/dcos / |w_c| */
     float *xhat;     /* (B,D) normalised rows of x */
     float *dxhat;    /* (B,D) */
     float *xnorm;    /* (B) |x_b| */
