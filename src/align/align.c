@@ -5,8 +5,9 @@
  * warp with bilinear sampling that reproduces cv2.warpAffine(INTER_LINEAR,
  * BORDER_CONSTANT 0) bit for bit: the inverse map is evaluated in OpenCV's fixed point
  * (coordinates in 1/1024 px, rounded to 1/32 px) and the four taps are blended with
- * 10-bit integer weights. Rows run in parallel (OpenMP) for large outputs; the interior
- * of a crop takes a branch-free path, the border taps read zeros.
+ * 10-bit integer weights. Rows run in parallel (OpenMP) for outputs of 32k pixels or more;
+ * with AVX2, blocks of 8 pixels whose taps all lie inside the source are gathered and
+ * blended in vector registers; elsewhere the scalar path reads 0 for taps off the source.
  *
  * Not here: landmark detection (src/detect) and the differentiable float warp used for
  * training (src/augment).
