@@ -338,6 +338,10 @@ static void errors(void) {
     int32_t good[2] = {0, 1};
     CHECK(lqf_head_forward_backward(h, 2, x, W, NULL, good, &r, NULL, NULL, NULL, NULL) == LQF_OK);
     CHECK(r.accuracy == 1.0);
+    x[1] = NAN;
+    CHECK(lqf_head_forward_backward(h, 2, x, W, NULL, good, &r, NULL, NULL, NULL, NULL) == LQF_ERR_NUMERIC);
+    CHECK(strstr(lqf_last_error(), "cosface") != NULL);
+    x[1] = 0;
     lqf_head_free(h);
     lqf_head_config_default(&cfg, LQF_HEAD_SOFTMAX, 4, 3);
     cfg.use_bias = 1;

@@ -525,6 +525,9 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
     }
     r->loss = r->ce + r->reg;
     r->accuracy = (double)hits / B;
+    if (!isfinite(r->loss))
+        return lqf_fail(LQF_ERR_NUMERIC, "head %s: the loss is %g (NaN or Inf in the embeddings or "
+                        "class centres?); gradients not computed", name, r->loss);
 
     /* ---- gradients of x and W. L now holds dL/dz (softmax) or dL/dcos / |w_c|. */
     if (softmax) {

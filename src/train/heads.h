@@ -142,7 +142,8 @@ void lqf_head_reset_state(lqf_head *h);
  * Outputs (each may be NULL): dx (B,D), dW (D,C), dbias (C) are OVERWRITTEN with the
  * gradients of r->loss (dbias is zeroed by the margin heads, which have no bias);
  * logits (B,C) receives the final logits fed to the cross-entropy.
- * Updates the head's state (EMA values, iteration) before using it. */
+ * Updates the head's state (EMA values, iteration) before using it. A loss that is not
+ * finite returns LQF_ERR_NUMERIC and leaves the gradient outputs unwritten. */
 lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const float *W,
                                      const float *bias, const int32_t *labels,
                                      lqf_head_result *r, float *dx, float *dW, float *dbias,
