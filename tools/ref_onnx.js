@@ -3,6 +3,7 @@
 // (tests/test_onnx.c). Reads the uint8 photos written by tools/make_onnx_inputs.py from
 // tests/data/onnx/, builds each model's float NCHW input exactly as the C test does, runs
 // the six shared models with onnxruntime-node and writes raw little-endian float32 outputs:
+// It also runs the synthetic operator models of tools/make_onnx_ops.py (ops_*.onnx).
 //   <case>.f32   every output of the model, in the model's output order, concatenated;
 //                for the 640x640 models only every STRIDE-th element of each output
 //                (keeps the dumps small; the test compares the same elements).
@@ -34,7 +35,8 @@ function toNCHW(u8, count, h, w, H, W, mean, scale) {
 }
 
 async function run(model, input, dims, stride) {
-  const sess = await ort.InferenceSession.create(path.join(SHARED, 'models', model),
+  const file = model.startsWith('ops_') ? path.join(DATA, model) : path.join(SHARED, 'models', model);
+  const sess = await ort.InferenceSession.create(file,
     { intraOpNumThreads: 1, graphOptimizationLevel: 'disabled' });
   const feeds = {};
   feeds[sess.inputNames[0]] = new ort.Tensor('float32', input, dims);
@@ -92,6 +94,14 @@ async function main() {
     toNCHW(readU8('rnet.u8'), 4, 24, 24, 24, 24, m127, 1 / 128), [4, 3, 24, 24], 1));
   write('onet_out.f32', await run('mtcnn/onet.onnx',
     toNCHW(readU8('onet.u8'), 4, 48, 48, 48, 48, m127, 1 / 128), [4, 3, 48, 48], 1));
+
+  // synthetic operator models from tools/make_onnx_ops.py (random float32 input, batch 2)
+  const ops = { convbn: [2, 3, 16, 12], dense: [2, 3, 8, 8], layout: [2, 4, 6, 6] };
+  for (const [name, dims] of Object.entries(ops)) {
+    const buf = fs.readFileSync(path.join(DATA, `ops_${name}_in.f32`));
+    const x = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+    write(`ops_${name}_out.f32`, await run(`ops_${name}.onnx`, Float32Array.from(x), dims, 1));
+  }
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
