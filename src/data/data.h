@@ -65,8 +65,8 @@ lqf_status lqf_rec_read(const lqf_rec *r, size_t i, lqf_buf *scratch, const uint
                         size_t *len);
 /* Number of parts entry i is stored in (1 = whole; > 1 = split because it held the magic). */
 lqf_status lqf_rec_parts(const lqf_rec *r, size_t i, int *parts);
-/* Copy the first n bytes of entry i's payload (fewer if shorter: *got) without scratch. */
-lqf_status lqf_rec_read_prefix(const lqf_rec *r, size_t i, uint8_t *dst, size_t n, size_t *got);
+/* The class label of entry i (lqf_ir_class of its IRHeader), read without scratch. */
+lqf_status lqf_rec_read_class(const lqf_rec *r, size_t i, float *label);
 
 /* ===================================================================== IRHeader */
 typedef struct {
@@ -122,6 +122,8 @@ lqf_status lqf_folder_list_scan(const char *root, const char *const *only, int n
 void lqf_folder_list_free(lqf_folder_list *l);
 /* 1 if the file name has an image extension. */
 int lqf_is_image_name(const char *name);
+/* Sort strings (byte order), free and drop repeats; returns the new count. */
+int lqf_strings_sort_unique(char **v, int n);
 
 /* ===================================================================== datasets */
 typedef enum { LQF_DATASET_FOLDER, LQF_DATASET_LIST, LQF_DATASET_REC } lqf_dataset_kind;
@@ -148,6 +150,9 @@ lqf_status lqf_dataset_open_list(const char *list_path, const char *root, lqf_da
 /* RecordIO: meta record -> image keys 1..id_start-1, else all keys. num_classes from the
  * property file, else id_end - id_start, else max label + 1 (reads every header). */
 lqf_status lqf_dataset_open_rec(const char *rec_path, lqf_dataset **out);
+/* "<directory of path>/property", where a pack's property file lives (malloc'd; NULL when
+ * out of memory). path is the .rec or the prefix it was written with. */
+char *lqf_rec_property_path(const char *path);
 /* By what path is: a directory -> folder, *.rec -> RecordIO, otherwise a list file. */
 lqf_status lqf_dataset_open(const char *path, lqf_dataset **out);
 void lqf_dataset_free(lqf_dataset *d);

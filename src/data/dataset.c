@@ -190,58 +190,44 @@ fail:
 }
 
 /* ===================================================================== RecordIO */
-/* num_classes from "<dir>/property" ("num_classes,h,w"); 0 if absent. */
-static lqf_status read_property(const char *rec_path, int *num_classes) {
-    char *dir = dir_of(rec_path);
-    if (!dir) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", rec_path);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/property", dir);
+char *lqf_rec_property_path(const char *path) {
+    char *dir = dir_of(path);
+    if (!dir) return NULL;
+    size_t n = strlen(dir);
+    char *p = malloc(n + sizeof "/property");
+    if (p) {
+        memcpy(p, dir, n);
+        memcpy(p + n, "/property", sizeof "/property");
+    }
     free(dir);
+    return p;
+}
+
+/* num_classes from the property file ("num_classes,h,w"); 0 if absent. */
+static lqf_status read_property(const char *rec_path, int *num_classes) {
+    char *path = lqf_rec_property_path(rec_path);
+    if (!path) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", rec_path);
     *num_classes = 0;
-    if (access(path, R_OK) != 0) return LQF_OK;
-    uint8_t *text;
+    lqf_status st = LQF_OK;
+    uint8_t *text = NULL;
     size_t len;
-    lqf_status st = lqf_read_file(path, &text, &len);
-    if (st) return st;
-    char buf[128];
-    size_t n = LQF_MIN(len, sizeof buf - 1);
-    memcpy(buf, text, n);
-    buf[n] = 0;
+    if (access(path, R_OK) == 0 && !(st = lqf_read_file(path, &text, &len))) {
+        char buf[128];
+        size_t n = LQF_MIN(len, sizeof buf - 1);
+        memcpy(buf, text, n);
+        buf[n] = 0;
+        if (sscanf(buf, " %d", num_classes) != 1 || *num_classes <= 0)
+            st = lqf_fail(LQF_ERR_FORMAT, "%s: expected \"num_classes,height,width\"", path);
+    }
     free(text);
-    int k;
-    if (sscanf(buf, " %d", &k) != 1 || k <= 0)
-        return lqf_fail(LQF_ERR_FORMAT, "%s: expected \"num_classes,height,width\"", path);
-    *num_classes = k;
-    return LQF_OK;
+    free(path);
+    return st;
 }
 
-/* Header of index entry e: read a prefix (labels up to 2) without scratch. */
-static lqf_status rec_header(const lqf_rec *r, size_t e, lqf_irheader *h, uint8_t buf[LQF_IR_HEADER_SIZE + 8]) {
-    size_t got;
-    lqf_status st = lqf_rec_read_prefix(r, e, buf, LQF_IR_HEADER_SIZE + 8, &got);
-    if (st) return st;
-    char name[600];
-    snprintf(name, sizeof name, "%s: key %llu", lqf_rec_path(r), (unsigned long long)lqf_rec_key(r, e));
-    if (got < LQF_IR_HEADER_SIZE)
-        return lqf_fail(LQF_ERR_FORMAT, "%s: record of %zu bytes is shorter than the IRHeader", name, got);
-    memcpy(&h->flag, buf, 4);
-    memcpy(&h->label, buf + 4, 4);
-    memcpy(&h->id, buf + 8, 8);
-    memcpy(&h->id2, buf + 16, 8);
-    size_t have = (got - LQF_IR_HEADER_SIZE) / 4;
-    if (h->flag > 0 && have < LQF_MIN(h->flag, 2U))
-        return lqf_fail(LQF_ERR_FORMAT, "%s: IRHeader announces %u labels but the record is too short", name, h->flag);
-    h->labels = buf + LQF_IR_HEADER_SIZE;
-    h->image = NULL;
-    h->image_len = 0;
-    return LQF_OK;
-}
-
-static int class_of(const lqf_irheader *h) {
-    float v = h->label;
-    if (h->flag > 0) memcpy(&v, h->labels, 4);
+/* A class label as insightface converts it (int(label)); -1 if negative or not a number. */
+static int class_index(float v) {
     if (!(v >= 0) || v >= (float)INT_MAX) return -1;
-    return (int)v; /* insightface: int(label) */
+    return (int)v;
 }
 
 lqf_status lqf_dataset_open_rec(const char *rec_path, lqf_dataset **out) {
@@ -351,13 +337,12 @@ int lqf_dataset_label(const lqf_dataset *d, size_t i) {
         return -1;
     }
     if (d->kind != LQF_DATASET_REC) return d->labels[i];
-    lqf_irheader h = {0};
-    uint8_t buf[LQF_IR_HEADER_SIZE + 8];
-    if (rec_header(d->rec, d->entry[i], &h, buf)) return -1;
-    int l = class_of(&h);
+    float v;
+    if (lqf_rec_read_class(d->rec, d->entry[i], &v)) return -1;
+    int l = class_index(v);
     if (l < 0 || (d->num_classes > 0 && l >= d->num_classes)) {
         lqf_fail(LQF_ERR_FORMAT, "%s#%llu: label %g outside 0..%d", lqf_rec_path(d->rec),
-                 (unsigned long long)lqf_rec_key(d->rec, d->entry[i]), (double)lqf_ir_class(&h), d->num_classes - 1);
+                 (unsigned long long)lqf_rec_key(d->rec, d->entry[i]), (double)v, d->num_classes - 1);
         return -1;
     }
     return l;
@@ -410,7 +395,7 @@ lqf_status lqf_dataset_get(const lqf_dataset *d, size_t i, lqf_sample *s) {
     if ((st = lqf_rec_read(d->rec, e, &s->buf, &pl, &len))) return st;
     lqf_irheader h;
     if ((st = lqf_ir_unpack(pl, len, s->name, &h))) return st;
-    int l = class_of(&h);
+    int l = class_index(lqf_ir_class(&h));
     if (l < 0 || l >= d->num_classes)
         return lqf_fail(LQF_ERR_FORMAT, "%s: label %g outside 0..%d (num_classes %d)", s->name,
                         (double)lqf_ir_class(&h), d->num_classes - 1, d->num_classes);

@@ -27,6 +27,16 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int lqf_strings_sort_unique(char **v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_str);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (k > 0 && strcmp(v[i], v[k - 1]) == 0) { free(v[i]); continue; }
+        v[k++] = v[i];
+    }
+    return k;
+}
+
 typedef struct {
     char **v;
     size_t n, cap;
@@ -114,13 +124,7 @@ lqf_status lqf_folder_list_scan(const char *root, const char *const *only, int n
     if (only) {
         for (int i = 0; i < n_only; i++)
             if (!strvec_push(&ids, only[i])) { st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", root); goto done; }
-        qsort(ids.v, ids.n, sizeof *ids.v, cmp_str);
-        size_t k = 0; /* drop duplicates */
-        for (size_t i = 0; i < ids.n; i++) {
-            if (k > 0 && strcmp(ids.v[i], ids.v[k - 1]) == 0) { free(ids.v[i]); continue; }
-            ids.v[k++] = ids.v[i];
-        }
-        ids.n = k;
+        ids.n = (size_t)lqf_strings_sort_unique(ids.v, (int)ids.n);
     } else if ((st = list_dir(root, 1, &ids))) {
         goto done;
     }

@@ -20,17 +20,6 @@ void lqf_name_list_free(lqf_name_list *l) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Sort and drop duplicates in place; returns the new count. */
-static int sort_unique(char **v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_str);
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (k > 0 && strcmp(v[i], v[k - 1]) == 0) { free(v[i]); continue; }
-        v[k++] = v[i];
-    }
-    return k;
-}
-
 static int contains(char *const *v, int n, const char *s) {
     return bsearch(&s, v, (size_t)n, sizeof *v, cmp_str) != NULL;
 }
@@ -109,8 +98,8 @@ lqf_status lqf_lfw_identity_split(const char *pairs_path, int test_fold, lqf_nam
         st = lqf_fail(LQF_ERR_FORMAT, "%s: %d pairs, the header announces %d (truncated?)", pairs_path, pair, folds * 2 * per);
         goto done;
     }
-    n_test = sort_unique(in_test, n_test);
-    n_train = sort_unique(in_train, n_train);
+    n_test = lqf_strings_sort_unique(in_test, n_test);
+    n_train = lqf_strings_sort_unique(in_train, n_train);
     { /* train minus test, keeping order */
         int k = 0;
         for (int i = 0; i < n_train; i++) {

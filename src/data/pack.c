@@ -153,12 +153,12 @@ lqf_status lqf_rec_pack(const char *folder, const char *out_prefix, const lqf_re
     w = NULL;
     if (st) goto done;
     { /* property file next to the .rec */
-        const char *slash = strrchr(out_prefix, '/');
-        if (slash) snprintf(path, sizeof path, "%.*s/property", (int)(slash - out_prefix), out_prefix);
-        else snprintf(path, sizeof path, "property");
-        char text[96];
+        char *prop = lqf_rec_property_path(out_prefix), text[96];
+        if (!prop) { st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", out_prefix); goto done; }
         int tn = snprintf(text, sizeof text, "%d,%d,%d\n", k, o.height, o.width);
-        if ((st = write_atomic(path, text, (size_t)tn))) goto done;
+        st = write_atomic(prop, text, (size_t)tn);
+        free(prop);
+        if (st) goto done;
     }
     if (n_images) *n_images = n;
     if (n_classes) *n_classes = k;

@@ -162,14 +162,21 @@ lqf_status lqf_rec_parts(const lqf_rec *r, size_t i, int *parts) {
     return rec_walk(r, r->entries[i].offset, &total, parts, NULL);
 }
 
-lqf_status lqf_rec_read_prefix(const lqf_rec *r, size_t i, uint8_t *dst, size_t n, size_t *got) {
-    if (!r || i >= r->n)
+lqf_status lqf_rec_read_class(const lqf_rec *r, size_t i, float *label) {
+    if (!r || !label || i >= r->n)
         return lqf_fail(LQF_ERR_ARG, "%s: record entry %zu out of range", r ? r->path : "recordio", i);
     size_t total;
     int parts;
     lqf_status st = rec_walk(r, r->entries[i].offset, &total, &parts, NULL);
     if (st) return st;
-    *got = n ? rec_gather(r, r->entries[i].offset, dst, LQF_MIN(n, total)) : 0;
+    uint8_t hdr[LQF_IR_HEADER_SIZE + 4]; /* the header and labels[0] */
+    size_t got = rec_gather(r, r->entries[i].offset, hdr, LQF_MIN(total, sizeof hdr));
+    uint32_t flag = 0;
+    if (got >= 4) memcpy(&flag, hdr, 4);
+    if (got < LQF_IR_HEADER_SIZE || (flag > 0 && got < LQF_IR_HEADER_SIZE + 4))
+        return lqf_fail(LQF_ERR_FORMAT, "%s#%llu: record of %zu bytes is too short for its IRHeader (flag %u)",
+                        r->path, (unsigned long long)r->entries[i].key, total, flag);
+    memcpy(label, hdr + (flag > 0 ? LQF_IR_HEADER_SIZE : 4), 4);
     return LQF_OK;
 }
 
