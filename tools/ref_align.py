@@ -198,6 +198,10 @@ def main():
             ref = cv2.imread(os.path.join(idir, fn), cv2.IMREAD_COLOR)
             assert ref.shape[:2] == ((30, 40) if o < 5 else (40, 30)), (o, ref.shape)
             add(fn, ref)
+        ex = Image.Exif()  # PNG eXIf chunk: cv2.imread applies it too
+        ex[0x0112] = 6
+        Image.fromarray(face[:, :, ::-1]).save(os.path.join(idir, "exif6.png"), exif=ex.tobytes())
+        add_cv2("exif6.png")
     except ImportError:
         pass
     cv2.imwrite(os.path.join(idir, "rgb.png"), face)

@@ -97,6 +97,66 @@ void lqf_image_set_order(lqf_image *img, lqf_channel_order order) {
     img->order = order;
 }
 
+/* =========================================================================== EXIF orientation */
+
+static unsigned get16(const uint8_t *p, int le) { return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1]; }
+static uint32_t get32(const uint8_t *p, int le) {
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* For the codecs: the orientation tag (0x0112) of IFD0 in EXIF data (a TIFF structure: byte
+ * order, 42, offset of IFD0), as held by a JPEG's APP1 after "Exif\0\0" or a PNG's eXIf
+ * chunk; 1 (upright) if absent or malformed. */
+int lqf_exif_orientation(const uint8_t *d, size_t n) {
+    if (n < 8) return 1;
+    int le = d[0] == 'I' && d[1] == 'I';
+    if (!le && !(d[0] == 'M' && d[1] == 'M')) return 1;
+    if (get16(d + 2, le) != 42) return 1;
+    uint32_t ifd = get32(d + 4, le);
+    if (ifd > n - 2) return 1;
+    unsigned count = get16(d + ifd, le);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = (size_t)ifd + 2 + (size_t)i * 12;
+        if (e + 12 > n) return 1;
+        if (get16(d + e, le) == 0x0112 && get16(d + e + 2, le) == 3) {
+            unsigned v = get16(d + e + 8, le);
+            return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* Turn *img upright for EXIF orientation o (2..8), as cv2.imread's ExifTransform does:
+ * 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse,
+ * 8 rotate 90 counter-clockwise. For the codecs; replaces *img (freed) on success. */
+lqf_status lqf_image_orient(lqf_image **img, int o, const char *name) {
+    lqf_image *in = *img, *out;
+    int W = in->width, H = in->height, swap = o >= 5;
+    lqf_status st = lqf_image_create(swap ? H : W, swap ? W : H, in->order, &out);
+    if (st) return lqf_fail_context(st, "%s", name);
+    int ow = out->width, oh = out->height;
+    for (int y = 0; y < oh; y++) {
+        uint8_t *dst = out->data + (size_t)y * ow * 3;
+        for (int x = 0; x < ow; x++, dst += 3) {
+            int sx, sy;
+            switch (o) {
+            case 2: sx = W - 1 - x, sy = y; break;
+            case 3: sx = W - 1 - x, sy = H - 1 - y; break;
+            case 4: sx = x, sy = H - 1 - y; break;
+            case 5: sx = y, sy = x; break;
+            case 6: sx = y, sy = H - 1 - x; break;
+            case 7: sx = W - 1 - y, sy = H - 1 - x; break;
+            default: sx = W - 1 - y, sy = x; break; /* 8 */
+            }
+            memcpy(dst, in->data + ((size_t)sy * W + sx) * 3, 3);
+        }
+    }
+    lqf_image_free(in);
+    *img = out;
+    return LQF_OK;
+}
+
 /* =========================================================================== decode */
 
 typedef enum { FMT_UNKNOWN, FMT_JPEG, FMT_PNG, FMT_PNM } image_format;

@@ -5,6 +5,7 @@
  * dropped (no compositing), palettes and 1/2/4-bit greys are expanded, grey is replicated
  * to 3 channels, interlaced files are de-interlaced. libpng errors arrive through a
  * setjmp handler; running out of input (including a missing IEND) is "truncated PNG".
+ * An EXIF orientation in an eXIf chunk ahead of the image data is applied, as cv2 does.
  * libpng warnings (e.g. a dubious colour profile) are ignored: they do not affect pixels.
  */
 #include "core/core.h"
@@ -13,8 +14,11 @@
 #include <setjmp.h>
 #include <string.h>
 
+/* from image.c */
 lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out); /* image.c */
+                                    lqf_channel_order order, lqf_image **out);
+int lqf_exif_orientation(const uint8_t *tiff, size_t n);
+lqf_status lqf_image_orient(lqf_image **img, int orientation, const char *name);
 
 typedef struct {
     const uint8_t *buf;
@@ -67,6 +71,12 @@ lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_
     png_uint_32 w, h;
     int depth, ctype;
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, NULL, NULL, NULL);
+    int orientation = 1; /* an eXIf chunk before the image data, as cv2.imread reads it */
+#ifdef PNG_eXIf_SUPPORTED
+    png_bytep exif = NULL;
+    png_uint_32 nexif = 0;
+    if (png_get_eXIf_1(png, info, &nexif, &exif) && exif) orientation = lqf_exif_orientation(exif, nexif);
+#endif
     if (depth == 16) png_set_strip_16(png);
     png_set_strip_alpha(png);
     if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -104,6 +114,13 @@ lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     free(r);
+    if (orientation != 1) {
+        st = lqf_image_orient(&im, orientation, name);
+        if (st) {
+            lqf_image_free(im);
+            return st;
+        }
+    }
     *out = im;
     return LQF_OK;
 }
