@@ -93,19 +93,14 @@ static int cmp_ref(const ref_file *r, const char *key, const char *ctx, const do
     return close_d(what, got, w->v, n, tol);
 }
 
+/* A whole file of tests/data (malloc'd, so aligned for any element type). */
 static void *load_raw(const char *name, size_t *bytes) {
-    FILE *f = fopen(tu_testdata(name), "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", tu_testdata(name));
+    uint8_t *d;
+    if (lqf_read_file(tu_testdata(name), &d, bytes) != LQF_OK) {
+        fprintf(stderr, "%s\n", lqf_last_error());
         *bytes = 0;
         return NULL;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    void *d = malloc((size_t)n + 1);
-    *bytes = fread(d, 1, (size_t)n, f);
-    fclose(f);
     return d;
 }
 

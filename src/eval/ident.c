@@ -23,7 +23,6 @@ lqf_status lqf_ident_eval(const float *sim, const float *dsim, const int *probe_
         n_distractor < 0 || (n_distractor > 0 && !dsim) || (cmc && max_rank <= 0))
         return lqf_fail(LQF_ERR_ARG, "identification: bad arguments (%d probes, %d gallery, %d distractors)",
                         n_probe, n_gallery, n_distractor);
-    int total = n_gallery + n_distractor;
     int *rank = malloc((size_t)n_probe * sizeof *rank); /* 0: non-mated probe */
     double *mate = malloc((size_t)n_probe * sizeof *mate), *top_nm = malloc((size_t)n_probe * sizeof *top_nm);
     if (!rank || !mate || !top_nm) {
@@ -73,7 +72,6 @@ lqf_status lqf_ident_eval(const float *sim, const float *dsim, const int *probe_
     if (st) goto done;
     r->n_probes = n_probe, r->n_mated = n_m, r->n_nonmated = n_nm;
     r->n_gallery = n_gallery, r->n_distractors = n_distractor;
-    (void)total;
 
     /* closed set */
     static const int ranks[4] = {1, 5, 10, 20};

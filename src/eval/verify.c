@@ -50,21 +50,23 @@ double lqf_interp_slinear(const double *x, const double *y, int m, double q) {
     return 0.0 + y[j] * h0 + y[j + 1] * h1;
 }
 
-/* Fold of every pair and, per grid threshold g[t], how many pairs of each fold are accepted
- * (dist < g[t]), split into same (cs) and different (cd): arrays [T][F]. */
-static lqf_status count_grid(const double *dist, const uint8_t *issame, int n, const int *start,
-                             int F, const double *grid, int T, int *cs, int *cd) {
+/* The pairs sorted by distance (ascending), or NULL when out of memory. */
+static dist_idx *sort_pairs(const double *dist, int n) {
     dist_idx *o = malloc((size_t)n * sizeof *o);
-    int *fold = malloc((size_t)n * sizeof *fold);
-    if (!o || !fold) {
-        free(o);
-        free(fold);
-        return lqf_fail(LQF_ERR_NOMEM, "verification: out of memory for %d pairs", n);
-    }
-    for (int f = 0; f < F; f++)
-        for (int i = start[f]; i < start[f + 1]; i++) fold[i] = f;
+    if (!o) return NULL;
     for (int i = 0; i < n; i++) o[i] = (dist_idx){dist[i], i};
     qsort(o, (size_t)n, sizeof *o, cmp_dist_idx);
+    return o;
+}
+
+/* Per grid threshold g[t], how many pairs of each fold are accepted (dist < g[t]), split
+ * into same (cs) and different (cd): arrays [T][F]. o: the pairs sorted by distance. */
+static lqf_status count_grid(const dist_idx *o, const uint8_t *issame, int n, const int *start, int F,
+                             const double *grid, int T, int *cs, int *cd) {
+    int *fold = malloc((size_t)n * sizeof *fold);
+    if (!fold) return lqf_fail(LQF_ERR_NOMEM, "verification: out of memory for %d pairs", n);
+    for (int f = 0; f < F; f++)
+        for (int i = start[f]; i < start[f + 1]; i++) fold[i] = f;
     int run_s[LQF_EVAL_MAX_FOLDS] = {0}, run_d[LQF_EVAL_MAX_FOLDS] = {0};
     int p = 0;
     for (int t = 0; t < T; t++) {
@@ -76,7 +78,6 @@ static lqf_status count_grid(const double *dist, const uint8_t *issame, int n, c
         memcpy(cs + (size_t)t * F, run_s, (size_t)F * sizeof(int));
         memcpy(cd + (size_t)t * F, run_d, (size_t)F * sizeof(int));
     }
-    free(o);
     free(fold);
     return LQF_OK;
 }
@@ -102,11 +103,11 @@ static void mean_std(const double *v, int n, double *mean, double *std) {
     if (std) *std = sqrt(q / n);
 }
 
-lqf_status lqf_eval_val_far(const double *dist, const uint8_t *issame, int n, int n_folds,
-                            double far_target, double *fold_val, double *fold_far,
-                            double *fold_thr) {
-    lqf_status st = check_input(dist, issame, n, n_folds);
-    if (st) return st;
+/* calculate_val on pairs already checked and sorted (o). */
+static lqf_status val_far_sorted(const dist_idx *o, const double *dist, const uint8_t *issame, int n,
+                                 int n_folds, double far_target, double *fold_val, double *fold_far,
+                                 double *fold_thr) {
+    lqf_status st = LQF_OK;
     const int F = n_folds, T = VAL_GRID;
     int start[LQF_EVAL_MAX_FOLDS + 1];
     lqf_kfold_bounds(n, F, start);
@@ -117,7 +118,7 @@ lqf_status lqf_eval_val_far(const double *dist, const uint8_t *issame, int n, in
         goto done;
     }
     for (int t = 0; t < T; t++) grid[t] = t * 0.001;
-    if ((st = count_grid(dist, issame, n, start, F, grid, T, cs, cd))) goto done;
+    if ((st = count_grid(o, issame, n, start, F, grid, T, cs, cd))) goto done;
     for (int f = 0; f < F; f++) {
         int test_same = 0, test_diff = 0;
         for (int i = start[f]; i < start[f + 1]; i++) test_same += issame[i] != 0;
@@ -158,27 +159,35 @@ done:
     return st;
 }
 
-lqf_status lqf_verify_roc(const double *dist, const uint8_t *issame, int n, double **thr,
-                          double **tar, double **far, int *n_points) {
+lqf_status lqf_eval_val_far(const double *dist, const uint8_t *issame, int n, int n_folds,
+                            double far_target, double *fold_val, double *fold_far,
+                            double *fold_thr) {
+    lqf_status st = check_input(dist, issame, n, n_folds);
+    if (st) return st;
+    dist_idx *o = sort_pairs(dist, n);
+    if (!o) return lqf_fail(LQF_ERR_NOMEM, "verification: out of memory for %d pairs", n);
+    st = val_far_sorted(o, dist, issame, n, n_folds, far_target, fold_val, fold_far, fold_thr);
+    free(o);
+    return st;
+}
+
+/* The ROC of pairs already checked and sorted (o). */
+static lqf_status roc_sorted(const dist_idx *o, const uint8_t *issame, int n, double **thr, double **tar,
+                             double **far, int *n_points) {
     *thr = *tar = *far = NULL;
     *n_points = 0;
-    lqf_status st = check_input(dist, issame, n, n >= 2 ? 2 : n);
-    if (st) return st;
     int ns = 0;
     for (int i = 0; i < n; i++) ns += issame[i] != 0;
     int nd = n - ns;
     if (ns == 0 || nd == 0)
         return lqf_fail(LQF_ERR_ARG, "verification: ROC needs same and different pairs (%d same, %d different)",
                         ns, nd);
-    dist_idx *o = malloc((size_t)n * sizeof *o);
     double *t = malloc((size_t)(n + 1) * sizeof *t), *a = malloc((size_t)(n + 1) * sizeof *a),
            *r = malloc((size_t)(n + 1) * sizeof *r);
-    if (!o || !t || !a || !r) {
-        free(o), free(t), free(a), free(r);
+    if (!t || !a || !r) {
+        free(t), free(a), free(r);
         return lqf_fail(LQF_ERR_NOMEM, "verification: out of memory for the ROC of %d pairs", n);
     }
-    for (int i = 0; i < n; i++) o[i] = (dist_idx){dist[i], i};
-    qsort(o, (size_t)n, sizeof *o, cmp_dist_idx);
     int k = 0, tp = 0, fp = 0;
     t[0] = -INFINITY, a[0] = 0, r[0] = 0;
     for (int p = 0; p < n;) {
@@ -193,10 +202,22 @@ lqf_status lqf_verify_roc(const double *dist, const uint8_t *issame, int n, doub
         a[k] = (double)tp / ns;
         r[k] = (double)fp / nd;
     }
-    free(o);
     *thr = t, *tar = a, *far = r;
     *n_points = k + 1;
     return LQF_OK;
+}
+
+lqf_status lqf_verify_roc(const double *dist, const uint8_t *issame, int n, double **thr,
+                          double **tar, double **far, int *n_points) {
+    *thr = *tar = *far = NULL;
+    *n_points = 0;
+    lqf_status st = check_input(dist, issame, n, n >= 2 ? 2 : n);
+    if (st) return st;
+    dist_idx *o = sort_pairs(dist, n);
+    if (!o) return lqf_fail(LQF_ERR_NOMEM, "verification: out of memory for %d pairs", n);
+    st = roc_sorted(o, issame, n, thr, tar, far, n_points);
+    free(o);
+    return st;
 }
 
 void lqf_pair_distances(const float *a, const float *b, int n, int dim, double *dist) {
@@ -228,13 +249,14 @@ lqf_status lqf_verify_eval(const double *dist, const uint8_t *issame, int n, int
     lqf_kfold_bounds(n, F, start);
     double grid[ACC_GRID];
     for (int t = 0; t < T; t++) grid[t] = t * 0.01;
+    dist_idx *o = sort_pairs(dist, n);
     int *cs = malloc((size_t)T * F * sizeof *cs), *cd = malloc((size_t)T * F * sizeof *cd);
-    if (!cs || !cd) {
-        free(cs), free(cd);
+    if (!o || !cs || !cd) {
+        free(o), free(cs), free(cd);
         return lqf_fail(LQF_ERR_NOMEM, "verification: out of memory");
     }
-    if ((st = count_grid(dist, issame, n, start, F, grid, T, cs, cd))) {
-        free(cs), free(cd);
+    if ((st = count_grid(o, issame, n, start, F, grid, T, cs, cd))) {
+        free(o), free(cs), free(cd);
         return st;
     }
     int fold_same[LQF_EVAL_MAX_FOLDS];
@@ -274,15 +296,19 @@ lqf_status lqf_verify_eval(const double *dist, const uint8_t *issame, int n, int
     mean_std(r->fold_acc, F, &r->acc_mean, &r->acc_std);
 
     /* --- VAL@FAR=1e-3 (calculate_val) */
-    if ((st = lqf_eval_val_far(dist, issame, n, F, 1e-3, r->fold_val, r->fold_far, r->fold_val_thr)))
+    if ((st = val_far_sorted(o, dist, issame, n, F, 1e-3, r->fold_val, r->fold_far, r->fold_val_thr))) {
+        free(o);
         return st;
+    }
     mean_std(r->fold_val, F, &r->val_mean, &r->val_std);
     mean_std(r->fold_far, F, &r->far_mean, NULL);
 
     /* --- ROC over all pairs: TAR@FAR, EER, AUC */
     double *thr, *tar, *far;
     int np;
-    if ((st = lqf_verify_roc(dist, issame, n, &thr, &tar, &far, &np))) return st;
+    st = roc_sorted(o, issame, n, &thr, &tar, &far, &np);
+    free(o);
+    if (st) return st;
     static const double targets[LQF_EVAL_N_FAR] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
     for (int k = 0; k < LQF_EVAL_N_FAR; k++) {
         double target = targets[k];
