@@ -14,6 +14,7 @@ struct lqf_net {
     lqf_plan *plan;
     int plan_batch;
     int batch_ok;        /* 0: the graph only runs at its built batch */
+    unsigned open_dims;  /* bit d: dim d of input 0 is symbolic in the model */
     char *path;          /* ONNX file, or NULL for graphs built by lqface */
     uint8_t *model;      /* the file's bytes when small (for lqf_net_set_input_size), else NULL */
     size_t model_len;
@@ -47,8 +48,8 @@ lqf_status lqf_net_from_graph(lqf_graph *g, int optimize, lqf_net **out) {
 }
 
 static lqf_status import_bytes(const char *path, const uint8_t *buf, size_t len, const int *hw, lqf_graph **g,
-                               int *batch_ok) {
-    lqf_status st = lqf_onnx_import(path, buf, len, hw, g, batch_ok);
+                               int *batch_ok, unsigned *open_dims) {
+    lqf_status st = lqf_onnx_import(path, buf, len, hw, g, batch_ok, open_dims);
     if (st != LQF_OK) return st;
     st = lqf_graph_optimize(*g);
     if (st != LQF_OK) {
@@ -68,7 +69,8 @@ lqf_status lqf_net_load_onnx(const char *path, lqf_net **out) {
     if (st != LQF_OK) return st;
     lqf_graph *g = NULL;
     int batch_ok = 1;
-    st = import_bytes(path, buf, len, NULL, &g, &batch_ok);
+    unsigned open_dims = 0;
+    st = import_bytes(path, buf, len, NULL, &g, &batch_ok, &open_dims);
     if (st != LQF_OK) {
         free(buf);
         return st;
@@ -84,6 +86,7 @@ lqf_status lqf_net_load_onnx(const char *path, lqf_net **out) {
     }
     n->g = g;
     n->batch_ok = batch_ok;
+    n->open_dims = open_dims;
     n->path = p;
     if (len <= KEEP_MODEL_BYTES) {
         n->model = buf;
@@ -124,7 +127,7 @@ lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width) {
     }
     int hw[2] = {height, width}, batch_ok = 1;
     lqf_graph *g = NULL;
-    st = import_bytes(net->path, buf, len, hw, &g, &batch_ok);
+    st = import_bytes(net->path, buf, len, hw, &g, &batch_ok, NULL);
     if (buf != net->model) free(buf);
     if (st != LQF_OK) {
         if (st == LQF_ERR_SHAPE) {
@@ -345,7 +348,18 @@ void lqf_net_print_info(const lqf_net *net, FILE *f, int json) {
                 json_str(f, t->name);
                 fputs(",\"shape\":", f);
                 print_shape(f, t, 1);
-                fprintf(f, ",\"batched\":%s}", t->batched ? "true" : "false");
+                fprintf(f, ",\"batched\":%s", t->batched ? "true" : "false");
+                if (!io && i == 0) {
+                    fputs(",\"open_dims\":[", f);
+                    int first = 1;
+                    for (int d = 1; d < t->ndim; d++)
+                        if (net->open_dims >> d & 1) {
+                            fprintf(f, "%s%d", first ? "" : ",", d);
+                            first = 0;
+                        }
+                    fputc(']', f);
+                }
+                fputc('}', f);
             }
             fputc(']', f);
         }
@@ -368,7 +382,10 @@ void lqf_net_print_info(const lqf_net *net, FILE *f, int json) {
             const lqf_tensor *t = &g->tensors[io ? g->outputs[i] : g->inputs[i]];
             fprintf(f, "%-15s ", io ? "output:" : "input:");
             print_shape(f, t, 0);
-            fprintf(f, "  %s\n", t->name);
+            fprintf(f, "  %s", t->name);
+            if (!io && i == 0 && net->open_dims)
+                fputs("  (H and W are open in the model: set with lqf_net_set_input_size)", f);
+            fputc('\n', f);
         }
     }
     fprintf(f, "batch:          %s\n", net->batch_ok ? "any (N)" : "1 only");

@@ -13,10 +13,11 @@
  * {height, width} to give a 4-D image input instead of its declared/default size (shapes
  * are re-derived and every shape computation re-folded). Dimensions the model leaves open
  * (symbolic) other than the batch are LQF_ONNX_DEFAULT_DIM unless in_hw sets them.
- * *batch_ok (may be NULL) is set to 0 when the graph cannot follow another batch size. */
+ * *batch_ok (may be NULL) is set to 0 when the graph cannot follow another batch size.
+ * *open_dims (may be NULL): bit d set when dim d (d >= 1) of input 0 is symbolic in the model. */
 #define LQF_ONNX_DEFAULT_DIM 64
 lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, const int *in_hw,
-                           lqf_graph **out, int *batch_ok);
+                           lqf_graph **out, int *batch_ok, unsigned *open_dims);
 
 /* Wrap a graph (ownership passes to the net; it is optimised first when optimize != 0). */
 lqf_status lqf_net_from_graph(lqf_graph *g, int optimize, lqf_net **out);

@@ -1251,9 +1251,10 @@ static void free_importer(importer *im) {
 }
 
 lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, const int *in_hw, lqf_graph **out,
-                           int *batch_ok) {
+                           int *batch_ok, unsigned *open_dims) {
     *out = NULL;
     if (batch_ok) *batch_ok = 1;
+    if (open_dims) *open_dims = 0;
     if (len == 0) return lqf_fail(LQF_ERR_FORMAT, "%s: not a valid ONNX model (empty file)", path);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) return lqf_fail(LQF_ERR_FORMAT, "%s: not a valid ONNX model (truncated or corrupt)", path);
@@ -1343,6 +1344,7 @@ lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, con
             const Onnx__TensorShapeProto__Dimension *dd = sh->dim[d];
             int fixed = dd->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dd->dim_value > 0;
             dims[d] = d == 0 ? 1 : fixed ? dd->dim_value : LQF_ONNX_DEFAULT_DIM;
+            if (d > 0 && !fixed && im.g->n_inputs == 0 && open_dims) *open_dims |= 1u << d;
             if (d == 0 && fixed && dd->dim_value != 1) {
                 st = lqf_fail(LQF_ERR_UNSUPPORTED, "%s: input '%s' has a fixed batch of %lld (only 1 or symbolic)", path,
                               vi->name, (long long)dd->dim_value);
