@@ -8,7 +8,8 @@
  * Threads: an opened lqf_rec / lqf_dataset is immutable after open, so any number of loader
  * threads may read from it at once, each with its OWN scratch (lqf_buf / lqf_sample). The
  * .rec is mmap'd read-only; a record stored in one piece is returned as a pointer into the
- * mapping (zero copy), a split record is reassembled into the caller's scratch.
+ * mapping (zero copy), a split record is reassembled into the caller's scratch. The .rec must
+ * not be truncated while it is open (a mapped page past the new end faults).
  *
  * RecordIO layout (dmlc-core recordio.cc, mxnet recordio.py), little-endian:
  *   record  = u32 magic 0xced7230a, u32 lrec = (cflag << 29) | len, len bytes, zero pad to 4
