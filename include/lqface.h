@@ -55,6 +55,8 @@ LQF_API const char *lqf_last_error(void);
 /* Threads used by the library (OpenMP and the GEMM library). <= 0 restores the default. */
 LQF_API void lqf_set_num_threads(int n);
 LQF_API int lqf_get_num_threads(void);
+/* Monotonic wall clock in seconds (for timing and progress reports). */
+LQF_API double lqf_now(void);
 
 /* ===================================================================== images */
 typedef enum { LQF_RGB = 0, LQF_BGR = 1 } lqf_channel_order;

@@ -189,7 +189,7 @@ static char **unique_paths(const lqf_pair_list *pl, int *n_unique, int *ia, int 
 
 static void write_scores(const char *dir, const char *label, const double *d, const uint8_t *same, int n) {
     char path[4096], clean[64];
-    snprintf(clean, sizeof clean, "%s", label);
+    snprintf(clean, sizeof clean, "%.63s", label);
     for (char *p = clean; *p; p++)
         if (*p == ' ' || *p == '/') *p = '_';
     snprintf(path, sizeof path, "%s/%s.tsv", dir, clean);
@@ -732,7 +732,8 @@ int cmd_degrade(int argc, char **argv) {
         return 2;
     }
     double v[4];
-    lqf_condition c = {{0}};
+    lqf_condition c;
+    memset(&c, 0, sizeof c);
     snprintf(c.label, sizeof c.label, "degrade");
     if (parse_list(o.resolution, v, 1) == 1) c.resolution = (int)v[0];
     if (parse_list(o.blur, v, 1) == 1) c.blur_sigma = v[0];

@@ -31,8 +31,6 @@ void *lqf_alloc(size_t bytes);
 void *lqf_calloc(size_t bytes);
 void lqf_free(void *p);
 
-/* Wall clock in seconds. */
-double lqf_now(void);
 
 /* Read a whole file into a malloc'd buffer; errors name the path. */
 lqf_status lqf_read_file(const char *path, uint8_t **data, size_t *len);
