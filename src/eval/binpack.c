@@ -110,6 +110,15 @@ static uint64_t rd_le(const uint8_t *p, int n) {
     return x;
 }
 
+/* The little-endian unsigned operand of n bytes that follows an opcode. */
+static lqf_status read_uint(vm *v, int n, uint64_t *x) {
+    lqf_status st = need(v, (size_t)n);
+    if (st) return st;
+    *x = rd_le(v->buf + v->pos, n);
+    v->pos += (size_t)n;
+    return LQF_OK;
+}
+
 static lqf_status memo_put(vm *v, size_t key) {
     if (v->sp <= 0) return malformed(v, "memo of an empty stack");
     if (key > v->len + 16) return malformed(v, "memo key out of range");
@@ -382,27 +391,16 @@ static lqf_status run_vm(vm *v, int *result) {
             if (!add_kid(v, v->stack[v->sp - 1], a) || !add_kid(v, v->stack[v->sp - 1], b)) return nomem(v);
             break;
         case 'q': /* BINPUT */
-            if ((st = need(v, 1))) return st;
-            v->pos++;
-            st = memo_put(v, q[0]);
-            break;
         case 'r': /* LONG_BINPUT */
-            if ((st = need(v, 4))) return st;
-            v->pos += 4;
-            st = memo_put(v, (size_t)rd_le(q, 4));
+        case 'h': /* BINGET */
+        case 'j': { /* LONG_BINGET */
+            uint64_t key;
+            if ((st = read_uint(v, op == 'q' || op == 'h' ? 1 : 4, &key))) return st;
+            st = op == 'q' || op == 'r' ? memo_put(v, (size_t)key) : memo_get(v, (size_t)key);
             break;
+        }
         case 0x94: /* MEMOIZE */
             st = memo_put(v, v->nmemo_set);
-            break;
-        case 'h': /* BINGET */
-            if ((st = need(v, 1))) return st;
-            v->pos++;
-            st = memo_get(v, q[0]);
-            break;
-        case 'j': /* LONG_BINGET */
-            if ((st = need(v, 4))) return st;
-            v->pos += 4;
-            st = memo_get(v, (size_t)rd_le(q, 4));
             break;
         case 'c': { /* GLOBAL "module\nname\n" */
             const uint8_t *e1 = memchr(q, '\n', v->len - v->pos);
@@ -434,10 +432,8 @@ static lqf_status run_vm(vm *v, int *result) {
         case 'J': /* BININT */
         case 'K': /* BININT1 */
         case 'M': { /* BININT2 */
-            int n = op == 'J' ? 4 : op == 'K' ? 1 : 2;
-            if ((st = need(v, (size_t)n))) return st;
-            v->pos += (size_t)n;
-            uint64_t x = rd_le(q, n);
+            uint64_t x;
+            if ((st = read_uint(v, op == 'J' ? 4 : op == 'K' ? 1 : 2, &x))) return st;
             if ((id = new_obj(v, T_INT)) >= 0) v->obj[id].i = op == 'J' ? (int64_t)(int32_t)(uint32_t)x : (int64_t)x;
             st = push(v, id);
             break;
@@ -474,10 +470,9 @@ static lqf_status run_vm(vm *v, int *result) {
         case 0x8e:   /* BINBYTES8 */
         case 0x96: { /* BYTEARRAY8 (protocol 5 in-band buffers) */
             int n = (op == 0x8c || op == 'U' || op == 'C') ? 1 : (op == 0x8d || op == 0x8e || op == 0x96) ? 8 : 4;
-            if ((st = need(v, (size_t)n))) return st;
-            uint64_t size = rd_le(q, n);
+            uint64_t size;
+            if ((st = read_uint(v, n, &size))) return st;
             if (op == 'T' && (size & 0x80000000u)) return malformed(v, "negative BINSTRING length");
-            v->pos += (size_t)n;
             if (size > v->len - v->pos)
                 return lqf_fail(LQF_ERR_FORMAT, "%s: truncated pickle (string at byte %zu needs %llu bytes, file ends at %zu)",
                                 v->file, v->op_pos, (unsigned long long)size, v->len);

@@ -148,17 +148,21 @@ static lqf_status builder_init(builder *b, const char *file) {
     return b->p ? LQF_OK : lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", file);
 }
 
+/* Open a list file and an empty pair list (both released on failure). */
+static lqf_status list_begin(const char *path, lqf_lines *lr, builder *b) {
+    lqf_status st = lqf_lines_open(lr, path);
+    if (st) return st;
+    if ((st = builder_init(b, path))) lqf_lines_close(lr);
+    return st;
+}
+
 /* ------------------------------------------------------------------ LFW pairs.txt */
 lqf_status lqf_pairs_load_lfw(const char *pairs_txt, const char *image_root, lqf_pair_list **out) {
     *out = NULL;
     lqf_lines lr;
-    lqf_status st = lqf_lines_open(&lr, pairs_txt);
-    if (st) return st;
     builder b;
-    if ((st = builder_init(&b, pairs_txt))) {
-        lqf_lines_close(&lr);
-        return st;
-    }
+    lqf_status st = list_begin(pairs_txt, &lr, &b);
+    if (st) return st;
     long folds = 0, per = 0;
     int have_header = 0;
     char *line, *tok[5];
@@ -224,13 +228,9 @@ lqf_status lqf_pairs_load_lfw(const char *pairs_txt, const char *image_root, lqf
 lqf_status lqf_pairs_load_list(const char *list_txt, const char *root, lqf_pair_list **out) {
     *out = NULL;
     lqf_lines lr;
-    lqf_status st = lqf_lines_open(&lr, list_txt);
-    if (st) return st;
     builder b;
-    if ((st = builder_init(&b, list_txt))) {
-        lqf_lines_close(&lr);
-        return st;
-    }
+    lqf_status st = list_begin(list_txt, &lr, &b);
+    if (st) return st;
     char *line, *tok[4];
     while ((line = lqf_lines_next(&lr))) {
         char *s = line;
