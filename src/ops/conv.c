@@ -16,13 +16,17 @@
 #include "core/core.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
 
-/* Floats of im2col scratch per tile (4 MB): bounds memory for any shape. */
-#define IM2COL_BUDGET_DEFAULT (1 << 20)
+/* Floats of im2col scratch per tile (256 KB, an L2-sized tile) and tiles in flight at once
+ * (at most this many threads work on one im2col convolution): scratch is bounded for any
+ * shape and does not depend on the thread count. */
+#define IM2COL_BUDGET_DEFAULT (1 << 16)
+#define CONV_SLOTS 8
 static int64_t im2col_budget = IM2COL_BUDGET_DEFAULT;
 
 void lqf_conv_set_im2col_budget(int64_t floats) {
@@ -87,73 +91,218 @@ void lqf_conv_unpack_weights(const lqf_conv_shape *s, const float *w_packed, flo
                         w_packed[packed_index(s, o, i, y, x)];
 }
 
-/* Output rows per im2col tile for a K-wide column matrix. */
+/* Output rows per im2col tile for a K-wide column matrix (the most a tile may hold). */
 static int64_t im2col_tile_rows(const lqf_conv_shape *s, int64_t k) {
     int64_t m = (int64_t)s->n * s->oh * s->ow;
     int64_t t = im2col_budget / (k > 0 ? k : 1);
     if (t < 16) t = 16;
+    if (t > 1024) t = 1024;
     return t < m ? t : m;
 }
 
 size_t lqf_conv2d_scratch(const lqf_conv_shape *s) {
     if (is_depthwise(s) || is_pointwise(s)) return 0;
     int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
-    return (size_t)(im2col_tile_rows(s, k) * k);
+    return (size_t)(CONV_SLOTS * im2col_tile_rows(s, k) * k);
 }
 
 /* ------------------------------------------------------------------ pointwise */
 
-/* Rows per epilogue block: a block of the output that stays in L2 (~256 KB). */
-static int64_t epilogue_block_rows(int c) {
-    int64_t r = 65536 / (c > 0 ? c : 1);
-    return r < 1 ? 1 : r;
+/* Row tiles for m output rows split between nth threads: at least 4 tiles per thread
+ * when the shape allows (dynamic scheduling then evens out a thread that the OS delays),
+ * a multiple of 16 rows, at most cap rows. */
+static int64_t balanced_tile(int64_t m, int nth, int64_t cap) {
+    int64_t t = (m + 4 * nth - 1) / (4 * nth);
+    t = (t + 15) / 16 * 16;
+    if (t > cap) t = cap;
+    return t < 1 ? 1 : t;
 }
 
-static void epilogue_parallel(const float *b, const lqf_epilogue *ep, int64_t m, int c, float *y) {
-    if (lqf_epilogue_is_identity(b, ep)) return;
-    int64_t br = epilogue_block_rows(c);
-    int64_t nb = (m + br - 1) / br;
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < nb; blk++) {
-        int64_t r0 = blk * br;
-        lqf_epilogue_rows(b, ep, r0, LQF_MIN(br, m - r0), c, y);
-    }
-}
-
-/* x (M, Cin) * w (Cin, Cout) -> y (M, Cout) */
+/* x (M, Cin) * w (Cin, Cout) -> y (M, Cout), M = N*H*W: one GEMM over all rows, cut into
+ * row tiles that threads take dynamically; each tile's epilogue runs right after its
+ * (single-threaded) GEMM while the tile is in cache. */
 static void conv_pointwise(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                            const lqf_epilogue *ep, float *y) {
-    int64_t m = (int64_t)s->n * s->h * s->w;
-    lqf_sgemm(0, 0, m, s->cout, s->cin, 1.0f, x, s->cin, w, s->cout, 0.0f, y, s->cout);
-    epilogue_parallel(b, ep, m, s->cout, y);
+    const int64_t m = (int64_t)s->n * s->h * s->w;
+    const int nth = omp_get_max_threads();
+    const int64_t tile = balanced_tile(m, nth, 1024);
+    const int64_t ntiles = (m + tile - 1) / tile;
+#pragma omp parallel for schedule(dynamic, 1) if (ntiles > 1)
+    for (int64_t t = 0; t < ntiles; t++) {
+        int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
+        lqf_sgemm(0, 0, nr, s->cout, s->cin, 1.0f, x + r0 * s->cin, s->cin, w, s->cout, 0.0f,
+                  y + r0 * s->cout, s->cout);
+        lqf_epilogue_rows(b, ep, r0, nr, s->cout, y);
+    }
 }
 
 /* ------------------------------------------------------------------ depthwise */
 
 #ifdef __AVX512F__
-/* Epilogue on one 16-channel vector v of output row `r` (channels c..c+15 under mask m). */
-static inline __m512 dw_act(__m512 v, const lqf_epilogue *ep, int c, __mmask16 m) {
+/* Per-16-channel-block epilogue state: bias, slope (PReLU/LeakyReLU/ReLU all become
+ * "multiply the negatives by slope"), residual row. */
+typedef struct {
+    int act;      /* 0 none, 1 negative-slope, 2 sigmoid */
+    __m512 slope;
+} dw_ep;
+
+static inline dw_ep dw_ep_block(const lqf_epilogue *ep, int c, __mmask16 m) {
+    dw_ep e = {0, _mm512_setzero_ps()};
+    if (!ep) return e;
     switch (ep->act) {
-    case LQF_ACT_NONE: return v;
-    case LQF_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
-    case LQF_ACT_PRELU: {
-        __m512 sl = ep->slope_shared ? _mm512_set1_ps(ep->slope[0])
-                                     : _mm512_maskz_loadu_ps(m, ep->slope + c);
-        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-        return _mm512_mask_mul_ps(v, neg, v, sl);
+    case LQF_ACT_NONE: break;
+    case LQF_ACT_RELU: e.act = 1; break;
+    case LQF_ACT_PRELU:
+        e.act = 1;
+        e.slope = ep->slope_shared ? _mm512_set1_ps(ep->slope[0]) : _mm512_maskz_loadu_ps(m, ep->slope + c);
+        break;
+    case LQF_ACT_LEAKY: e.act = 1; e.slope = _mm512_set1_ps(ep->alpha); break;
+    case LQF_ACT_SIGMOID: e.act = 2; break;
     }
-    case LQF_ACT_LEAKY: {
-        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(ep->alpha));
-    }
-    case LQF_ACT_SIGMOID: {
+    return e;
+}
+
+/* act(acc) + residual, stored to y under mask m. */
+static inline void dw_store(__m512 acc, const dw_ep *e, const float *res, float *y, __mmask16 m) {
+    if (e->act == 1) {
+        __mmask16 neg = _mm512_cmp_ps_mask(acc, _mm512_setzero_ps(), _CMP_LT_OQ);
+        acc = _mm512_mask_mul_ps(acc, neg, acc, e->slope);
+    } else if (e->act == 2) {
         float t[16];
-        _mm512_storeu_ps(t, v);
+        _mm512_storeu_ps(t, acc);
         for (int i = 0; i < 16; i++) t[i] = 1.0f / (1.0f + expf(-t[i]));
-        return _mm512_loadu_ps(t);
+        acc = _mm512_loadu_ps(t);
     }
+    if (res) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res));
+    _mm512_mask_storeu_ps(y, m, acc);
+}
+
+/* 3x3 depthwise, no dilation, stride SW (1 or 2), over the interior columns [oxa, oxb) of
+ * one output row: 4 outputs at a time share their input loads (6 loads per kernel row for
+ * 12 FMAs at stride 1). CT is the channel count when known at compile time (0: runtime C),
+ * so input offsets become immediate displacements. xr[i] points at input row i of the
+ * window at column 0, or is NULL where that row lies in the padding. */
+#define DW_FMA3(acc, va, vb, vc, w0, w1, w2) \
+    acc = _mm512_fmadd_ps(va, w0, acc);      \
+    acc = _mm512_fmadd_ps(vb, w1, acc);      \
+    acc = _mm512_fmadd_ps(vc, w2, acc)
+
+static inline __attribute__((always_inline)) void
+dw3_row4(const int SW, const float *p, const int64_t C, const __m512 w0, const __m512 w1, const __m512 w2,
+         __m512 *a0, __m512 *a1, __m512 *a2, __m512 *a3, __mmask16 m) {
+#define DW_LD(q) _mm512_maskz_loadu_ps(m, p + (q) * C)
+    if (SW == 1) {
+        __m512 v0 = DW_LD(0), v1 = DW_LD(1), v2 = DW_LD(2), v3 = DW_LD(3), v4 = DW_LD(4), v5 = DW_LD(5);
+        DW_FMA3(*a0, v0, v1, v2, w0, w1, w2);
+        DW_FMA3(*a1, v1, v2, v3, w0, w1, w2);
+        DW_FMA3(*a2, v2, v3, v4, w0, w1, w2);
+        DW_FMA3(*a3, v3, v4, v5, w0, w1, w2);
+    } else {
+        __m512 v0 = DW_LD(0), v1 = DW_LD(1), v2 = DW_LD(2), v3 = DW_LD(3), v4 = DW_LD(4);
+        DW_FMA3(*a0, v0, v1, v2, w0, w1, w2);
+        DW_FMA3(*a1, v2, v3, v4, w0, w1, w2);
+        __m512 v5 = DW_LD(5), v6 = DW_LD(6), v7 = DW_LD(7), v8 = DW_LD(8);
+        DW_FMA3(*a2, v4, v5, v6, w0, w1, w2);
+        DW_FMA3(*a3, v6, v7, v8, w0, w1, w2);
     }
-    return v;
+#undef DW_LD
+}
+
+static inline __attribute__((always_inline)) void
+dw3_span(const int CT, const int SW, int Crt, int pl, const float *const xr[3], const float *w, const float *b,
+         const lqf_epilogue *ep, int oxa, int oxb, const float *res, float *yr) {
+    const int64_t C = CT ? CT : Crt;
+    const int has[3] = {xr[0] != NULL, xr[1] != NULL, xr[2] != NULL};
+    const float *x0 = has[0] ? xr[0] : xr[1], *x1 = xr[1], *x2 = has[2] ? xr[2] : xr[1];
+    for (int64_t c = 0; c < C; c += 16) {
+        __mmask16 m = CT || C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
+        const __m512 bias = b ? _mm512_maskz_loadu_ps(m, b + c) : _mm512_setzero_ps();
+        /* Weights of the 16-channel block in registers; a kernel row in the padding gets
+         * zero weights and is then not read (has[]). */
+        __m512 wv[9];
+        for (int t = 0; t < 9; t++)
+            wv[t] = has[t / 3] ? _mm512_maskz_loadu_ps(m, w + t * C + c) : _mm512_setzero_ps();
+        const dw_ep e = dw_ep_block(ep, (int)c, m);
+        int ox = oxa;
+        for (; ox + 4 <= oxb; ox += 4) {
+            const int64_t base = (int64_t)(ox * SW - pl) * C + c, o = (int64_t)ox * C + c;
+            __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            if (has[0]) dw3_row4(SW, x0 + base, C, wv[0], wv[1], wv[2], &a0, &a1, &a2, &a3, m);
+            dw3_row4(SW, x1 + base, C, wv[3], wv[4], wv[5], &a0, &a1, &a2, &a3, m);
+            if (has[2]) dw3_row4(SW, x2 + base, C, wv[6], wv[7], wv[8], &a0, &a1, &a2, &a3, m);
+            const float *rc = res ? res + o : NULL;
+            dw_store(a0, &e, rc, yr + o, m);
+            dw_store(a1, &e, rc ? rc + C : NULL, yr + o + C, m);
+            dw_store(a2, &e, rc ? rc + 2 * C : NULL, yr + o + 2 * C, m);
+            dw_store(a3, &e, rc ? rc + 3 * C : NULL, yr + o + 3 * C, m);
+        }
+        for (; ox < oxb; ox++) {
+            const int64_t base = (int64_t)(ox * SW - pl) * C + c, o = (int64_t)ox * C + c;
+            __m512 a0 = bias;
+            const float *p;
+            if (has[0]) {
+                p = x0 + base;
+                DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
+                        _mm512_maskz_loadu_ps(m, p + 2 * C), wv[0], wv[1], wv[2]);
+            }
+            p = x1 + base;
+            DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
+                    _mm512_maskz_loadu_ps(m, p + 2 * C), wv[3], wv[4], wv[5]);
+            if (has[2]) {
+                p = x2 + base;
+                DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
+                        _mm512_maskz_loadu_ps(m, p + 2 * C), wv[6], wv[7], wv[8]);
+            }
+            dw_store(a0, &e, res ? res + o : NULL, yr + o, m);
+        }
+    }
+}
+
+static void dw3_span_dispatch(int sw, int C, int pl, const float *const xr[3], const float *w, const float *b,
+                              const lqf_epilogue *ep, int oxa, int oxb, const float *res, float *yr) {
+#define DW_CASE(CT)                                                                          \
+    if (sw == 1) dw3_span(CT, 1, C, pl, xr, w, b, ep, oxa, oxb, res, yr);                     \
+    else dw3_span(CT, 2, C, pl, xr, w, b, ep, oxa, oxb, res, yr);                             \
+    return
+    switch (C) {
+    case 32: DW_CASE(32);
+    case 64: DW_CASE(64);
+    case 128: DW_CASE(128);
+    case 256: DW_CASE(256);
+    case 512: DW_CASE(512);
+    default: DW_CASE(0);
+    }
+#undef DW_CASE
+}
+
+/* Output pixel ox of the row, all channels, taps clipped to the input (any kernel). */
+static void dw_pixel(const lqf_conv_shape *s, const float *xn, const float *w, const float *b,
+                     const lqf_epilogue *ep, int ih0, int i0, int i1, int ox, const float *res, float *yo) {
+    const int C = s->cin, W = s->w;
+    int iw0 = ox * s->sw - s->pl;
+    int j0 = 0, j1 = s->kw;
+    while (j0 < j1 && iw0 + j0 * s->dw < 0) j0++;
+    while (j1 > j0 && iw0 + (j1 - 1) * s->dw >= W) j1--;
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
+        __m512 acc0 = b ? _mm512_maskz_loadu_ps(m, b + c) : _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        for (int i = i0; i < i1; i++) {
+            const float *xrow = xn + ((size_t)(ih0 + i * s->dh) * W) * C + c;
+            const float *wrow = w + ((size_t)i * s->kw) * C + c;
+            int j = j0;
+            for (; j + 1 < j1; j += 2) {
+                acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xrow + (size_t)(iw0 + j * s->dw) * C),
+                                       _mm512_maskz_loadu_ps(m, wrow + (size_t)j * C), acc0);
+                acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xrow + (size_t)(iw0 + (j + 1) * s->dw) * C),
+                                       _mm512_maskz_loadu_ps(m, wrow + (size_t)(j + 1) * C), acc1);
+            }
+            if (j < j1)
+                acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xrow + (size_t)(iw0 + j * s->dw) * C),
+                                       _mm512_maskz_loadu_ps(m, wrow + (size_t)j * C), acc0);
+        }
+        dw_ep e = dw_ep_block(ep, c, m);
+        dw_store(_mm512_add_ps(acc0, acc1), &e, res ? res + c : NULL, yo + c, m);
+    }
 }
 #endif
 
@@ -169,32 +318,32 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
     int i0 = 0, i1 = s->kh;
     while (i0 < i1 && ih0 + i0 * s->dh < 0) i0++;
     while (i1 > i0 && ih0 + (i1 - 1) * s->dh >= H) i1--;
+#ifdef __AVX512F__
+    /* Interior columns [oxa, oxb): every horizontal tap inside the input. */
+    int oxa = (s->pl + s->sw - 1) / s->sw;
+    int last = W - 1 - (s->kw - 1) * s->dw + s->pl; /* ox*sw <= last */
+    int oxb = last < 0 ? 0 : last / s->sw + 1;
+    if (oxb > s->ow) oxb = s->ow;
+    if (oxa > oxb) oxa = oxb;
+    /* Fast path: 3x3, no dilation, stride 1 or 2; kernel rows in the padding are skipped. */
+    int fast = s->kh == 3 && s->kw == 3 && s->dh == 1 && s->dw == 1 && (s->sw == 1 || s->sw == 2) && i1 > i0;
+    if (!fast) oxa = oxb = s->ow;
+    for (int ox = 0; ox < oxa; ox++)
+        dw_pixel(s, xn, w, b, ep, ih0, i0, i1, ox, res ? res + (size_t)ox * C : NULL, yr + (size_t)ox * C);
+    if (fast) {
+        const float *xr[3];
+        for (int i = 0; i < 3; i++) xr[i] = i >= i0 && i < i1 ? xn + (size_t)(ih0 + i) * W * C : NULL;
+        dw3_span_dispatch(s->sw, C, s->pl, xr, w, b, ep, oxa, oxb, res, yr);
+    }
+    for (int ox = oxb; ox < s->ow; ox++)
+        dw_pixel(s, xn, w, b, ep, ih0, i0, i1, ox, res ? res + (size_t)ox * C : NULL, yr + (size_t)ox * C);
+#else
     for (int ox = 0; ox < s->ow; ox++) {
         int iw0 = ox * s->sw - s->pl;
         int j0 = 0, j1 = s->kw;
         while (j0 < j1 && iw0 + j0 * s->dw < 0) j0++;
         while (j1 > j0 && iw0 + (j1 - 1) * s->dw >= W) j1--;
         float *yo = yr + (size_t)ox * C;
-#ifdef __AVX512F__
-        for (int c = 0; c < C; c += 16) {
-            __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
-            __m512 acc = b ? _mm512_maskz_loadu_ps(m, b + c) : _mm512_setzero_ps();
-            for (int i = i0; i < i1; i++) {
-                const float *xrow = xn + ((size_t)(ih0 + i * s->dh) * W) * C + c;
-                const float *wrow = w + ((size_t)i * s->kw) * C + c;
-                for (int j = j0; j < j1; j++) {
-                    __m512 xv = _mm512_maskz_loadu_ps(m, xrow + (size_t)(iw0 + j * s->dw) * C);
-                    __m512 wv = _mm512_maskz_loadu_ps(m, wrow + (size_t)j * C);
-                    acc = _mm512_fmadd_ps(xv, wv, acc);
-                }
-            }
-            if (ep) {
-                acc = dw_act(acc, ep, c, m);
-                if (res) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res + (size_t)ox * C + c));
-            }
-            _mm512_mask_storeu_ps(yo + c, m, acc);
-        }
-#else
         for (int c = 0; c < C; c++) yo[c] = b ? b[c] : 0.0f;
         for (int i = i0; i < i1; i++) {
             const float *xrow = xn + ((size_t)(ih0 + i * s->dh) * W) * C;
@@ -206,14 +355,14 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
             }
         }
         lqf_epilogue_rows(NULL, ep, row0 + ox, 1, C, y);
-#endif
     }
+#endif
 }
 
 static void conv_depthwise(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                            const lqf_epilogue *ep, float *y) {
     int64_t rows = (int64_t)s->n * s->oh;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 4)
     for (int64_t r = 0; r < rows; r++) dw_row(s, x, w, b, ep, (int)(r / s->oh), (int)(r % s->oh), y);
 }
 
@@ -225,7 +374,6 @@ static void im2col_tile(const lqf_conv_shape *s, const float *x, int g, int64_t 
     const int cig = s->cin / s->group;
     const int64_t k = (int64_t)s->kh * s->kw * cig;
     const int64_t ohw = (int64_t)s->oh * s->ow;
-#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < nr; r++) {
         int64_t p = r0 + r;
         int n = (int)(p / ohw);
@@ -240,13 +388,14 @@ static void im2col_tile(const lqf_conv_shape *s, const float *x, int g, int64_t 
                 dst += (size_t)s->kw * cig;
                 continue;
             }
+            const float *xrow = xn + (size_t)ih * s->w * s->cin;
             for (int j = 0; j < s->kw; j++, dst += cig) {
                 int iw = ox * s->sw - s->pl + j * s->dw;
                 if (iw < 0 || iw >= s->w) {
                     memset(dst, 0, (size_t)cig * sizeof(float));
                     continue;
                 }
-                const float *src = xn + ((size_t)ih * s->w + iw) * s->cin;
+                const float *src = xrow + (size_t)iw * s->cin;
                 if (cig <= 8) {
                     for (int c = 0; c < cig; c++) dst[c] = src[c];
                 } else {
@@ -257,27 +406,31 @@ static void im2col_tile(const lqf_conv_shape *s, const float *x, int g, int64_t 
     }
 }
 
+/* Tiles of output rows are independent: each thread takes tiles dynamically, builds the
+ * tile's columns in its own scratch slot, multiplies (single-threaded GEMM, oneDNN sees the
+ * enclosing parallel region) and applies the epilogue while the tile is in cache. */
 static void conv_general(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                          const lqf_epilogue *ep, float *y, float *col) {
     const int G = s->group, cig = s->cin / G, cog = s->cout / G;
     const int64_t k = (int64_t)s->kh * s->kw * cig;
     const int64_t m = (int64_t)s->n * s->oh * s->ow;
-    const int64_t tile = im2col_tile_rows(s, k);
-    for (int64_t r0 = 0; r0 < m; r0 += tile) {
-        int64_t nr = LQF_MIN(tile, m - r0);
-        for (int g = 0; g < G; g++) {
-            im2col_tile(s, x, g, r0, nr, col);
-            lqf_sgemm(0, 0, nr, cog, k, 1.0f, col, k, w + (size_t)g * k * cog, cog, 0.0f,
-                      y + r0 * s->cout + (size_t)g * cog, s->cout);
-        }
-        if (!lqf_epilogue_is_identity(b, ep)) {
-            int64_t br = epilogue_block_rows(s->cout);
-            int64_t nb = (nr + br - 1) / br;
-#pragma omp parallel for schedule(static)
-            for (int64_t blk = 0; blk < nb; blk++) {
-                int64_t q0 = r0 + blk * br;
-                lqf_epilogue_rows(b, ep, q0, LQF_MIN(br, r0 + nr - q0), s->cout, y);
+    const int64_t tmax = im2col_tile_rows(s, k);
+    int nth = omp_get_max_threads();
+    if (nth > CONV_SLOTS) nth = CONV_SLOTS;
+    const int64_t tile = balanced_tile(m, nth, tmax);
+    const int64_t ntiles = (m + tile - 1) / tile;
+#pragma omp parallel num_threads(nth) if (ntiles > 1)
+    {
+        float *slot = col + (size_t)omp_get_thread_num() * tmax * k;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntiles; t++) {
+            int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
+            for (int g = 0; g < G; g++) {
+                im2col_tile(s, x, g, r0, nr, slot);
+                lqf_sgemm(0, 0, nr, cog, k, 1.0f, slot, k, w + (size_t)g * k * cog, cog, 0.0f,
+                          y + r0 * s->cout + (size_t)g * cog, s->cout);
             }
+            lqf_epilogue_rows(b, ep, r0, nr, s->cout, y);
         }
     }
 }
