@@ -5,11 +5,14 @@
  * kind is recognised by its outputs: YuNet has 12 named outputs (cls_8..32, obj_*, bbox_*,
  * kps_*; input 0..255, decoded by lqf_yunet_decode); RetinaFace has 3 outputs shaped (1,P,4)
  * loc, (1,P,2) conf, (1,P,10) landmarks over P priors of an SxS input (input minus
- * (104,117,123), decoded by lqf_retina_decode). One detector owns its input/output buffers,
- * so it must not be used by two threads at once.
+ * (104,117,123), decoded by lqf_retina_decode). The letterbox is written straight into the
+ * execution plan's input buffer in its physical layout (nn/net.h), and outputs are read from
+ * the plan's buffers when they are dense. A detector owns its plan and buffers, so it must not
+ * be used by two threads at once.
  */
 #include "detect/yunet.h"
 #include "core/core.h"
+#include "nn/net.h"
 
 #include <math.h>
 #include <string.h>
@@ -22,10 +25,10 @@ struct lqf_detector {
     lqf_detect_options opts;
     int S;                 /* network input is 1x3xSxS */
     int n_out;             /* outputs of the network */
-    float *input;          /* (3,S,S) letterboxed BGR */
-    float **out_bufs;      /* n_out buffers, in network output order */
-    const float *outs[12]; /* YuNet: cls_8,16,32, obj_*, bbox_*, kps_*; RetinaFace: loc, conf,
-                              landm (views into out_bufs) */
+    float **out_bufs;      /* n_out dense copies, used when a plan output is not dense */
+    int n_used;            /* 12 (YuNet) or 3 (RetinaFace) */
+    int out_index[12];     /* YuNet: cls_8,16,32, obj_*, bbox_*, kps_*; RetinaFace: loc, conf,
+                              landm (network output indices) */
     char *path;            /* for messages */
 };
 
@@ -42,7 +45,6 @@ void lqf_detector_free(lqf_detector *d) {
     if (d->out_bufs)
         for (int i = 0; i < d->n_out; i++) lqf_free(d->out_bufs[i]);
     free(d->out_bufs);
-    lqf_free(d->input);
     lqf_net_free(d->net);
     free(d->path);
     free(d);
@@ -84,8 +86,9 @@ static lqf_status bind_retina_outputs(lqf_detector *d) {
             return lqf_fail(LQF_ERR_FORMAT,
                             "%s: not a YuNet model (no output cls_8) nor a RetinaFace model (no %s output "
                             "shaped 1x%dx%d for a %dx%d input)", d->path, what[k], P, width[k], d->S, d->S);
-        d->outs[k] = d->out_bufs[found];
+        d->out_index[k] = found;
     }
+    d->n_used = 3;
     return LQF_OK;
 }
 
@@ -108,8 +111,9 @@ static lqf_status bind_yunet_outputs(lqf_detector *d) {
             if (nd < 1 || numel != expect)
                 return lqf_fail(LQF_ERR_SHAPE, "%s: output %s has %lld values, expected %lld for a %dx%d input",
                                 d->path, want, (long long)numel, (long long)expect, d->S, d->S);
-            d->outs[k * 3 + l] = d->out_bufs[found];
+            d->out_index[k * 3 + l] = found;
         }
+    d->n_used = 12;
     return LQF_OK;
 }
 
@@ -147,8 +151,7 @@ lqf_status lqf_detector_load(const char *path, const lqf_detect_options *opts, l
     d->S = (int)dims[2];
     d->n_out = lqf_net_num_outputs(d->net);
     d->out_bufs = calloc((size_t)(d->n_out > 0 ? d->n_out : 1), sizeof(float *));
-    d->input = lqf_alloc(sizeof(float) * 3 * (size_t)d->S * d->S);
-    if (!d->out_bufs || !d->input) {
+    if (!d->out_bufs) {
         st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
@@ -185,17 +188,38 @@ lqf_status lqf_detect(lqf_detector *d, const lqf_image *img, lqf_face **faces, i
         return lqf_fail(LQF_ERR_ARG, "detect: invalid image (%dx%d, %d channels)", img->width, img->height,
                         img->channels);
     static const float retina_mean[3] = {104.f, 117.f, 123.f};
-    float scale;
-    lqf_status st = lqf_letterbox(img, d->S, LQF_BGR, d->kind == DET_RETINA ? retina_mean : NULL, d->input, &scale);
-    if (st != LQF_OK) return st;
-    const float *in[1] = {d->input};
-    st = lqf_net_run(d->net, 1, in, d->out_bufs);
+    lqf_plan *plan;
+    lqf_status st = lqf_net_plan(d->net, 1, &plan);
     if (st != LQF_OK) return lqf_fail_context(st, "%s", d->path);
+    lqf_graph *g = lqf_net_graph(d->net);
+    /* input (1,3,S,S) in whatever physical layout the plan uses (channels-last) */
+    lqf_view vin;
+    lqf_tensor_view(&g->tensors[g->inputs[0]], 1, &vin);
+    const int64_t strides[3] = {vin.strides[1], vin.strides[2], vin.strides[3]};
+    float scale;
+    st = lqf_letterbox_strided(img, d->S, LQF_BGR, d->kind == DET_RETINA ? retina_mean : NULL,
+                               lqf_plan_buffer(plan, g->inputs[0]), strides, &scale);
+    if (st != LQF_OK) return st;
+    st = lqf_plan_run(g, plan);
+    if (st != LQF_OK) return lqf_fail_context(st, "%s", d->path);
+    const float *outs[12];
+    for (int i = 0; i < d->n_used; i++) {
+        const int oi = d->out_index[i], t = g->outputs[oi];
+        lqf_view phys, dense;
+        lqf_tensor_view(&g->tensors[t], 1, &phys);
+        lqf_view_dense(&dense, phys.ndim, phys.dims);
+        const float *buf = lqf_plan_buffer(plan, t);
+        if (memcmp(phys.strides, dense.strides, sizeof(int64_t) * (size_t)phys.ndim) != 0) {
+            lqf_copy_view(&phys, buf, &dense, d->out_bufs[oi]);
+            buf = d->out_bufs[oi];
+        }
+        outs[i] = buf;
+    }
     const lqf_detect_options *o = &d->opts;
     if (d->kind == DET_YUNET)
-        st = lqf_yunet_decode(d->outs, d->S, o->score_threshold, o->nms_threshold, o->top_k, scale, faces, n);
+        st = lqf_yunet_decode(outs, d->S, o->score_threshold, o->nms_threshold, o->top_k, scale, faces, n);
     else
-        st = lqf_retina_decode(d->outs[0], d->outs[1], d->outs[2], d->S, o->score_threshold, o->nms_threshold,
+        st = lqf_retina_decode(outs[0], outs[1], outs[2], d->S, o->score_threshold, o->nms_threshold,
                                o->top_k, scale, faces, n);
     if (st != LQF_OK) return st;
     if (d->opts.max_faces > 0 && *n > d->opts.max_faces) *n = d->opts.max_faces;

@@ -17,6 +17,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* The coefficient arithmetic must round exactly like OpenCV's (no fused multiply-add). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -73,13 +76,10 @@ lqf_status lqf_resize_linear_u8(const uint8_t *src, int w, int h, int c, uint8_t
         return LQF_OK;
     }
     /* Column table: source byte offsets of the two taps and their weights. At the borders
-     * OpenCV uses the edge pixel with weights (2048, 0). Two int rows of the horizontal pass
-     * follow the table. */
-    int *h0 = malloc(sizeof(int) * (2 * (size_t)nw * c + 2 * (size_t)nw) + sizeof(short) * 2 * (size_t)nw);
-    if (!h0) return lqf_fail(LQF_ERR_NOMEM, "resize: out of memory (%dx%d)", nw, nh);
-    int *h1 = h0 + (size_t)nw * c, *xofs = h1 + (size_t)nw * c;
+     * OpenCV uses the edge pixel with weights (2048, 0). */
+    int *xofs = malloc(sizeof(int) * 2 * (size_t)nw + sizeof(short) * 2 * (size_t)nw);
+    if (!xofs) return lqf_fail(LQF_ERR_NOMEM, "resize: out of memory (%dx%d)", nw, nh);
     short *alpha = (short *)(xofs + 2 * (size_t)nw);
-    int *block = h0;
     for (int dx = 0; dx < nw; dx++) {
         int s;
         short a0, a1;
@@ -91,43 +91,59 @@ lqf_status lqf_resize_linear_u8(const uint8_t *src, int w, int h, int c, uint8_t
         alpha[2 * dx] = a0;
         alpha[2 * dx + 1] = a1;
     }
-    int row0 = -1, row1 = -1; /* source rows cached in h0, h1 */
-    for (int dy = 0; dy < nh; dy++) {
-        int sy;
-        short b0, b1;
-        linear_coef(dy, scale_y, &sy, &b0, &b1);
-        int ya = LQF_MIN(LQF_MAX(sy, 0), h - 1), yb = LQF_MIN(LQF_MAX(sy + 1, 0), h - 1);
-        if (ya != row0) {
-            if (ya == row1) {
-                int *t = h0; h0 = h1; h1 = t;
-                row0 = row1; row1 = -1;
-            } else {
-                hpass(src + (size_t)ya * w * c, c, nw, xofs, alpha, h0);
-                row0 = ya;
+    int failed = 0;
+    /* Output rows in contiguous blocks, one per thread, each with its own two cached rows of
+     * the horizontal pass. */
+#pragma omp parallel if ((size_t)nw * nh * c > 65536) reduction(| : failed)
+    {
+        int nt = 1, t = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        t = omp_get_thread_num();
+#endif
+        const int y0 = (int)((int64_t)nh * t / nt), y1 = (int)((int64_t)nh * (t + 1) / nt);
+        int *h0 = y1 > y0 ? malloc(sizeof(int) * 2 * (size_t)nw * c) : NULL;
+        if (y1 > y0 && !h0) failed = 1;
+        if (h0) {
+            int *h1 = h0 + (size_t)nw * c, *block = h0;
+            int row0 = -1, row1 = -1; /* source rows cached in h0, h1 */
+            for (int dy = y0; dy < y1; dy++) {
+                int sy;
+                short b0, b1;
+                linear_coef(dy, scale_y, &sy, &b0, &b1);
+                int ya = LQF_MIN(LQF_MAX(sy, 0), h - 1), yb = LQF_MIN(LQF_MAX(sy + 1, 0), h - 1);
+                if (ya != row0) {
+                    if (ya == row1) {
+                        int *tmp = h0; h0 = h1; h1 = tmp;
+                        row0 = row1; row1 = -1;
+                    } else {
+                        hpass(src + (size_t)ya * w * c, c, nw, xofs, alpha, h0);
+                        row0 = ya;
+                    }
+                }
+                if (yb != row1) {
+                    if (yb == row0) memcpy(h1, h0, sizeof(int) * nw * c);
+                    else hpass(src + (size_t)yb * w * c, c, nw, xofs, alpha, h1);
+                    row1 = yb;
+                }
+                uint8_t *o = dst + (size_t)dy * nw * c;
+                for (int i = 0; i < nw * c; i++) {
+                    int v = ((b0 * (h0[i] >> 4)) >> 16) + ((b1 * (h1[i] >> 4)) >> 16);
+                    v = (v + 2) >> 2;
+                    o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                }
             }
-        }
-        if (yb != row1) {
-            if (yb == row0) {
-                memcpy(h1, h0, sizeof(int) * nw * c);
-            } else {
-                hpass(src + (size_t)yb * w * c, c, nw, xofs, alpha, h1);
-            }
-            row1 = yb;
-        }
-        uint8_t *o = dst + (size_t)dy * nw * c;
-        for (int i = 0; i < nw * c; i++) {
-            int v = ((b0 * (h0[i] >> 4)) >> 16) + ((b1 * (h1[i] >> 4)) >> 16);
-            v = (v + 2) >> 2;
-            o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            free(block);
         }
     }
-    free(block);
+    free(xofs);
+    if (failed) return lqf_fail(LQF_ERR_NOMEM, "resize: out of memory (%dx%d)", nw, nh);
     return LQF_OK;
 }
 
-lqf_status lqf_letterbox(const lqf_image *img, int S, lqf_channel_order order, const float mean[3],
-                         float *out, float *scale) {
-    if (!img || !img->data || img->width <= 0 || img->height <= 0 || !out || S <= 0)
+lqf_status lqf_letterbox_strided(const lqf_image *img, int S, lqf_channel_order order, const float mean[3],
+                                 float *out, const int64_t strides[3], float *scale) {
+    if (!img || !img->data || img->width <= 0 || img->height <= 0 || !out || S <= 0 || !strides || !scale)
         return lqf_fail(LQF_ERR_ARG, "letterbox: invalid image or size");
     if (img->channels != 3)
         return lqf_fail(LQF_ERR_SHAPE, "letterbox: expected a 3-channel image, got %d channels",
@@ -143,22 +159,28 @@ lqf_status lqf_letterbox(const lqf_image *img, int S, lqf_channel_order order, c
         return st;
     }
     const int swap = img->order != order;
-    const size_t plane = (size_t)S * S;
-    for (int k = 0; k < 3; k++) {
-        const int src_k = swap ? 2 - k : k;
-        const float m = mean ? mean[k] : 0.f;
-        float *p = out + k * plane;
-        for (int y = 0; y < S; y++) {
-            float *row = p + (size_t)y * S;
-            int x = 0;
-            if (y < nh) {
-                const uint8_t *r = rs + (size_t)y * nw * 3 + src_k;
-                for (; x < nw; x++) row[x] = (float)r[3 * x] - m;
-            }
-            for (; x < S; x++) row[x] = -m;
+    const int64_t cs = strides[0], ys = strides[1], xs = strides[2];
+    float m[3];
+    for (int k = 0; k < 3; k++) m[k] = mean ? mean[k] : 0.f;
+#pragma omp parallel for if ((size_t)S * S > 65536) schedule(static)
+    for (int y = 0; y < S; y++) {
+        float *row = out + y * ys;
+        int x = 0;
+        if (y < nh) {
+            const uint8_t *r = rs + (size_t)y * nw * 3;
+            for (; x < nw; x++)
+                for (int k = 0; k < 3; k++) row[x * xs + k * cs] = (float)r[3 * x + (swap ? 2 - k : k)] - m[k];
         }
+        for (; x < S; x++)
+            for (int k = 0; k < 3; k++) row[x * xs + k * cs] = -m[k];
     }
     free(rs);
     *scale = sc;
     return LQF_OK;
+}
+
+lqf_status lqf_letterbox(const lqf_image *img, int S, lqf_channel_order order, const float mean[3],
+                         float *out, float *scale) {
+    const int64_t planar[3] = {(int64_t)S * S, S, 1};
+    return lqf_letterbox_strided(img, S, order, mean, out, planar, scale);
 }

@@ -25,6 +25,10 @@ lqf_status lqf_resize_linear_u8(const uint8_t *src, int w, int h, int c, uint8_t
  * *scale receives min(S/w, S/h); image coordinates = network coordinates / scale. */
 lqf_status lqf_letterbox(const lqf_image *img, int S, lqf_channel_order order, const float mean[3],
                          float *out, float *scale);
+/* The same into any layout: element (channel k, row y, column x) at
+ * out[k*strides[0] + y*strides[1] + x*strides[2]] (NHWC: {1, 3*S, 3}). */
+lqf_status lqf_letterbox_strided(const lqf_image *img, int S, lqf_channel_order order, const float mean[3],
+                                 float *out, const int64_t strides[3], float *scale);
 
 /* Greedy NMS with cv2.dnn.NMSBoxes semantics over boxes (n,4) = x, y, width, height:
  * candidates with score >= score_thr, stable-sorted by descending score, cut to top_k
