@@ -4,7 +4,8 @@
  * Runtime outputs (tools/ref_onnx.js). Also checks that the optimiser folded both
  * BatchNormalizations and fused the activation and the residual Add into convolutions, that
  * a keep_all plan (one buffer per activation, for training) gives the same outputs as the
- * liveness-shared inference plan, and that batch 1 equals the first image of batch 2.
+ * liveness-shared inference plan (and that the shared plan of YuNet 640 is several times
+ * smaller), and that batch 1 equals the first image of batch 2.
  */
 #include "lqface.h"
 #include "nn/net.h"
@@ -133,7 +134,39 @@ static void check_fusion(void) {
     lqf_net_free(net);
 }
 
+/* liveness sharing: the inference plan of YuNet 640 holds far less than one buffer per
+ * activation, and both plans compute the same outputs */
+static void check_memory(void) {
+    lqf_net *net = NULL;
+    if (!CHECK(lqf_net_load_onnx(tu_shared("models/yunet_n_640_640.onnx"), &net) == LQF_OK)) return;
+    lqf_graph *g = lqf_net_graph(net);
+    lqf_plan *shared = NULL, *all = NULL;
+    CHECK(lqf_plan_create(g, 1, 0, &shared) == LQF_OK);
+    CHECK(lqf_plan_create(g, 1, 1, &all) == LQF_OK);
+    if (shared && all) {
+        size_t a = lqf_plan_activation_bytes(shared), b = lqf_plan_activation_bytes(all);
+        printf("yunet640 activations: shared plan %.1f MB, keep_all plan %.1f MB, conv scratch %.1f MB\n", a / 1e6,
+               b / 1e6, lqf_plan_scratch_bytes(shared) / 1e6);
+        CHECK(a > 0 && a * 3 < b);
+        size_t n = 3 * 640 * 640;
+        float *x = lqf_plan_buffer(shared, g->inputs[0]), *y = lqf_plan_buffer(all, g->inputs[0]);
+        for (size_t i = 0; i < n; i++) x[i] = y[i] = (float)((i * 7919) % 256);
+        CHECK(lqf_plan_run(g, shared) == LQF_OK && lqf_plan_run(g, all) == LQF_OK);
+        for (int i = 0; i < g->n_outputs; i++) {
+            int t = g->outputs[i];
+            size_t m = (size_t)lqf_tensor_numel(&g->tensors[t]);
+            if (i == 9) tu_close("yunet640 kps_8: shared plan = keep_all plan", lqf_plan_buffer(shared, t),
+                                 lqf_plan_buffer(all, t), m, 0, 0);
+            else CHECK(memcmp(lqf_plan_buffer(shared, t), lqf_plan_buffer(all, t), m * sizeof(float)) == 0);
+        }
+    }
+    lqf_plan_free(shared);
+    lqf_plan_free(all);
+    lqf_net_free(net);
+}
+
 int main(void) {
+    check_memory();
     check_model("convbn");
     check_model("dense");
     check_model("layout");

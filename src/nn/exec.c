@@ -10,6 +10,7 @@
  * Inputs and graph outputs always own their buffers.
  */
 #include "nn/graph.h"
+#include "nn/net.h"
 
 #include <math.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct lqf_plan {
     int *alias;        /* [nt] tensor whose buffer this one shares, or -1 */
     float **slots;     /* owned allocations */
     int nslots;
+    size_t slot_floats; /* sum of slot sizes */
     float *scratch;
     size_t scratch_n;
 };
@@ -297,6 +299,7 @@ lqf_status lqf_plan_create(const lqf_graph *g, int batch, int keep_all, lqf_plan
         }
     }
     p->nslots = nslots;
+    for (int s = 0; s < nslots; s++) p->slot_floats += slot_size[s];
     for (int t = 0; t < nt; t++) {
         int r = root_of(p->alias, t);
         if (slot_of[r] >= 0) p->ptr[t] = p->slots[slot_of[r]];
@@ -321,6 +324,9 @@ float *lqf_plan_buffer(lqf_plan *p, int tensor) {
     if (t->kind == LQF_T_PARAM || t->kind == LQF_T_CONST) return p->g->params + t->offset;
     return p->ptr[tensor];
 }
+
+size_t lqf_plan_activation_bytes(const lqf_plan *p) { return p ? p->slot_floats * sizeof(float) : 0; }
+size_t lqf_plan_scratch_bytes(const lqf_plan *p) { return p ? p->scratch_n * sizeof(float) : 0; }
 
 /* ---------------------------------------------------------------- run */
 

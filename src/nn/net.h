@@ -28,4 +28,8 @@ lqf_graph *lqf_net_graph(lqf_net *net);
  * g->inputs[i]) in physical layout; run with lqf_plan_run(g, plan). */
 lqf_status lqf_net_plan(lqf_net *net, int batch, lqf_plan **plan);
 
+/* Bytes of activation buffers (inputs included) and of convolution scratch a plan holds. */
+size_t lqf_plan_activation_bytes(const lqf_plan *p);
+size_t lqf_plan_scratch_bytes(const lqf_plan *p);
+
 #endif
