@@ -1,0 +1,200 @@
+/*
+ * test_onnx_graph.c — a graph built through the graph.h builder calls (the way lqface's own
+ * backbones are built, not imported): Conv → BatchNorm → PRelu → depthwise Conv → BatchNorm
+ * → Add(residual) → Relu, at batch 3. The unoptimised graph (BatchNorm run as its own node)
+ * and the optimised graph (BatchNorm folded into the packed weights by lqf_graph_optimize,
+ * PRelu and the residual Add fused into the convolutions) are both compared with a direct
+ * double-precision evaluation of the same layers written here from their definitions.
+ */
+#include "lqface.h"
+#include "nn/net.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { N = 3, C = 4, H = 7, W = 9, O = 6 };
+
+static double frand(unsigned *s) {
+    *s = *s * 1103515245u + 12345u;
+    return ((*s >> 8) & 0xffff) / 65535.0 * 2 - 1;
+}
+
+typedef struct {
+    float w1[O * C * 9], w2[O * 9], b2[O];
+    float g1[O], be1[O], m1[O], v1[O], g2[O], be2[O], m2[O], v2[O], slope[O];
+} weights;
+
+/* reference: NCHW doubles */
+static void conv_ref(const double *x, int cin, const float *w, const float *b, int group, double *y) {
+    int cpg = cin / group, opg = O / group;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < W; j++) {
+                    double s = b ? b[o] : 0;
+                    int g = o / opg;
+                    for (int c = 0; c < cpg; c++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                int yi = i + ki - 1, xj = j + kj - 1;
+                                if (yi < 0 || yi >= H || xj < 0 || xj >= W) continue;
+                                s += w[((o * cpg + c) * 3 + ki) * 3 + kj] *
+                                     x[((n * cin + g * cpg + c) * H + yi) * W + xj];
+                            }
+                    y[((n * O + o) * H + i) * W + j] = s;
+                }
+}
+
+static void bn_ref(double *y, const float *g, const float *b, const float *m, const float *v) {
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int k = 0; k < H * W; k++) {
+                double *p = &y[(n * O + o) * H * W + k];
+                *p = (*p - m[o]) / sqrt(v[o] + 1e-5) * g[o] + b[o];
+            }
+}
+
+static int add_param(lqf_graph *g, const char *name, const float *data, int64_t n) {
+    int t = lqf_graph_add_tensor(g, name, LQF_T_PARAM, 1, &n, 0);
+    memcpy(lqf_graph_data(g, t), data, (size_t)n * sizeof(float));
+    return t;
+}
+
+static int add_conv(lqf_graph *g, const char *name, int x, int cin, const float *w_oihw, const float *bias,
+                    int group, int out) {
+    lqf_conv_shape s = {.n = 1, .h = H, .w = W, .cin = cin, .cout = O, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
+                        .pt = 1, .pl = 1, .pb = 1, .pr = 1, .dh = 1, .dw = 1, .group = group};
+    lqf_conv_shape_init(&s);
+    int64_t pn = (int64_t)lqf_conv_weight_size(&s);
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s.w", name);
+    int wt = lqf_graph_add_tensor(g, nm, LQF_T_PARAM, 1, &pn, 0);
+    lqf_conv_pack_weights(&s, w_oihw, lqf_graph_data(g, wt));
+    int in[3] = {x, wt, -1}, nin = 2;
+    if (bias) {
+        snprintf(nm, sizeof nm, "%s.b", name);
+        in[2] = add_param(g, nm, bias, O);
+        nin = 3;
+    }
+    int nd = lqf_graph_add_node(g, LQF_OP_CONV, name, in, nin, out);
+    lqf_node *n = &g->nodes[nd];
+    n->a.conv.kh = n->a.conv.kw = 3;
+    n->a.conv.sh = n->a.conv.sw = 1;
+    n->a.conv.pt = n->a.conv.pl = n->a.conv.pb = n->a.conv.pr = 1;
+    n->a.conv.dh = n->a.conv.dw = 1;
+    n->a.conv.group = group;
+    return nd;
+}
+
+static void add_bn(lqf_graph *g, const char *name, int x, const float *ga, const float *be, const float *mu,
+                   const float *va, int out) {
+    char nm[64];
+    int in[5] = {x};
+    const float *p[4] = {ga, be, mu, va};
+    const char *suffix[4] = {"g", "b", "m", "v"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(nm, sizeof nm, "%s.%s", name, suffix[k]);
+        in[k + 1] = add_param(g, nm, p[k], O);
+    }
+    int nd = lqf_graph_add_node(g, LQF_OP_BATCHNORM, name, in, 5, out);
+    g->nodes[nd].a.bn.eps = 1e-5f;
+    g->nodes[nd].a.bn.momentum = 0.9f;
+}
+
+static lqf_graph *build(const weights *w) {
+    lqf_graph *g = lqf_graph_new();
+    int64_t xd[4] = {1, C, H, W}, ad[4] = {1, O, H, W};
+    int x = lqf_graph_add_tensor(g, "x", LQF_T_INPUT, 4, xd, 1);
+    g->inputs[g->n_inputs++] = x;
+    const char *names[] = {"c1", "n1", "p1", "c2", "n2", "sum", "y"};
+    int t[7];
+    for (int k = 0; k < 7; k++) t[k] = lqf_graph_add_tensor(g, names[k], LQF_T_ACT, 4, ad, 1);
+    add_conv(g, "conv1", x, C, w->w1, NULL, 1, t[0]);
+    add_bn(g, "bn1", t[0], w->g1, w->be1, w->m1, w->v1, t[1]);
+    int sl = add_param(g, "slope", w->slope, O);
+    int pin[2] = {t[1], sl};
+    lqf_graph_add_node(g, LQF_OP_PRELU, "prelu1", pin, 2, t[2]);
+    add_conv(g, "dw2", t[2], O, w->w2, w->b2, O, t[3]);
+    add_bn(g, "bn2", t[3], w->g2, w->be2, w->m2, w->v2, t[4]);
+    int ain[2] = {t[4], t[2]};
+    lqf_graph_add_node(g, LQF_OP_ADD, "add", ain, 2, t[5]);
+    lqf_graph_add_node(g, LQF_OP_RELU, "relu", &t[5], 1, t[6]);
+    g->outputs[g->n_outputs++] = t[6];
+    return g;
+}
+
+int main(void) {
+    weights w;
+    unsigned seed = 7;
+    for (int i = 0; i < O * C * 9; i++) w.w1[i] = (float)(0.3 * frand(&seed));
+    for (int i = 0; i < O * 9; i++) w.w2[i] = (float)(0.4 * frand(&seed));
+    for (int o = 0; o < O; o++) {
+        w.b2[o] = (float)(0.2 * frand(&seed));
+        w.g1[o] = (float)(1 + 0.4 * frand(&seed));
+        w.be1[o] = (float)(0.3 * frand(&seed));
+        w.m1[o] = (float)(0.2 * frand(&seed));
+        w.v1[o] = (float)(1 + 0.5 * frand(&seed));
+        w.g2[o] = (float)(1 + 0.4 * frand(&seed));
+        w.be2[o] = (float)(0.3 * frand(&seed));
+        w.m2[o] = (float)(0.2 * frand(&seed));
+        w.v2[o] = (float)(1 + 0.5 * frand(&seed));
+        w.slope[o] = (float)(0.25 * (1 + frand(&seed)));
+    }
+    size_t nx = (size_t)N * C * H * W, ny = (size_t)N * O * H * W;
+    float *x = malloc(nx * sizeof(float));
+    double *xd = malloc(nx * sizeof(double)), *a = malloc(ny * sizeof(double)), *b = malloc(ny * sizeof(double));
+    for (size_t i = 0; i < nx; i++) xd[i] = x[i] = (float)frand(&seed);
+
+    /* reference */
+    conv_ref(xd, C, w.w1, NULL, 1, a);
+    bn_ref(a, w.g1, w.be1, w.m1, w.v1);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int k = 0; k < H * W; k++) {
+                double *p = &a[(n * O + o) * H * W + k];
+                if (*p < 0) *p *= w.slope[o];
+            }
+    conv_ref(a, O, w.w2, w.b2, O, b);
+    bn_ref(b, w.g2, w.be2, w.m2, w.v2);
+    float *ref = malloc(ny * sizeof(float));
+    for (size_t i = 0; i < ny; i++) {
+        double s = b[i] + a[i];
+        ref[i] = (float)(s > 0 ? s : 0);
+    }
+
+    for (int opt = 0; opt < 2; opt++) {
+        lqf_net *net = NULL;
+        CHECK(lqf_net_from_graph(build(&w), opt, &net) == LQF_OK);
+        const lqf_graph *g = lqf_net_graph(net);
+        int bn = 0, fused_act = 0, fused_res = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            bn += g->nodes[i].op == LQF_OP_BATCHNORM;
+            if (g->nodes[i].op == LQF_OP_CONV) {
+                fused_act += g->nodes[i].a.conv.act == LQF_ACT_PRELU;
+                fused_res += g->nodes[i].a.conv.residual >= 0;
+            }
+        }
+        printf("%s graph: %d nodes, %d BatchNorm, %d PRelu fused, %d residual fused\n", opt ? "optimised" : "plain",
+               g->n_nodes, bn, fused_act, fused_res);
+        if (opt) CHECK(g->n_nodes == 3 && bn == 0 && fused_act == 1 && fused_res == 1);
+        else CHECK(g->n_nodes == 7 && bn == 2);
+        float *y = malloc(ny * sizeof(float));
+        CHECK(lqf_net_run(net, N, (const float *const *)&x, &y) == LQF_OK);
+        tu_close(opt ? "optimised graph vs direct double evaluation" : "plain graph vs direct double evaluation", y,
+                 ref, ny, 1e-5, 1e-5);
+        lqf_net_stats st;
+        lqf_net_get_stats(net, &st);
+        CHECK(st.macs == (int64_t)H * W * O * (C * 9 + 9));
+        free(y);
+        lqf_net_free(net);
+    }
+    free(x);
+    free(xd);
+    free(a);
+    free(b);
+    free(ref);
+    return tu_finish("test_onnx_graph");
+}
