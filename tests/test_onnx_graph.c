@@ -191,6 +191,23 @@ int main(void) {
         free(y);
         lqf_net_free(net);
     }
+    /* a graph whose node reads an activation nobody produced is refused by the plan */
+    {
+        lqf_graph *g = lqf_graph_new();
+        int64_t d2[2] = {1, 4};
+        int gx = lqf_graph_add_tensor(g, "x", LQF_T_INPUT, 2, d2, 1);
+        int orphan = lqf_graph_add_tensor(g, "orphan", LQF_T_ACT, 2, d2, 1);
+        int gy = lqf_graph_add_tensor(g, "y", LQF_T_ACT, 2, d2, 1);
+        g->inputs[g->n_inputs++] = gx;
+        int in2[2] = {gx, orphan};
+        lqf_graph_add_node(g, LQF_OP_ADD, "add_orphan", in2, 2, gy);
+        g->outputs[g->n_outputs++] = gy;
+        lqf_plan *p = NULL;
+        lqf_status st = lqf_plan_create(g, 1, 0, &p);
+        printf("orphan input: %s: %s\n", lqf_status_string(st), lqf_last_error());
+        CHECK(st == LQF_ERR_ARG && p == NULL && strstr(lqf_last_error(), "'orphan'") != NULL);
+        lqf_graph_free(g);
+    }
     free(x);
     free(xd);
     free(a);

@@ -182,6 +182,33 @@ lqf_status lqf_plan_create(const lqf_graph *g, int batch, int keep_all, lqf_plan
         last[t] = -1;
         slot_of[t] = -1;
     }
+    /* every tensor a node reads must exist before it runs */
+    for (int i = 0; i < nn && st == LQF_OK; i++) {
+        const lqf_node *nd = &g->nodes[i];
+        int reads[LQF_MAX_NODE_IN + 2], nr = 0;
+        for (int k = 0; k < nd->nin; k++) reads[nr++] = nd->in[k];
+        if (nd->op == LQF_OP_CONV) {
+            reads[nr++] = nd->a.conv.residual;
+            reads[nr++] = nd->a.conv.act_param;
+        }
+        for (int k = 0; k < nr; k++) {
+            int t = reads[k];
+            if (t < 0 && k > 0) continue; /* optional inputs, no residual, no slope */
+            if (t < 0 || t >= nt) {
+                st = lqf_fail(LQF_ERR_ARG, "%s: node '%s' reads tensor %d, which does not exist", src, nd->name, t);
+                break;
+            }
+            const lqf_tensor *T = &g->tensors[t];
+            if (T->kind == LQF_T_ACT && (T->producer < 0 || T->producer >= i)) {
+                st = lqf_fail(LQF_ERR_ARG, "%s: node '%s' reads '%s' before any node produces it", src, nd->name,
+                              T->name);
+                break;
+            }
+        }
+        if (nd->out < 0 || nd->out >= nt || g->tensors[nd->out].kind != LQF_T_ACT)
+            st = lqf_fail(LQF_ERR_ARG, "%s: node '%s' does not write an activation tensor", src, nd->name);
+    }
+    if (st != LQF_OK) goto done;
 
     /* aliases and conv scratch */
     size_t scratch = 0;
