@@ -1,0 +1,294 @@
+/*
+ * conv_backward.c — backward of the 2-D convolution over channels-last tensors (the
+ * training half of conv.c): gradients with respect to the input (backward-data) and to the
+ * packed weights and bias (backward-weights), with the same three paths as the forward:
+ *   pointwise  1x1 s1 unpadded ungrouped: dx += dy W^T and dW += x^T dy, each ONE GEMM over
+ *              all N*H*W rows (oneDNN threads it);
+ *   depthwise  direct code vectorised over channels: backward-data as a race-free gather
+ *              (one task per input row), backward-weights with per-thread partial sums;
+ *   general    dense, strided 1x1, grouped: per image, tiles of output rows; data:
+ *              dcol = dy_tile W_g^T (GEMM) then col2im adds the columns into dx; weights:
+ *              im2col of the tile then dW_g += col^T dy_tile (GEMM). Threads take whole
+ *              images (col2im of one image never races another); each thread sums weight
+ *              gradients into its own partial buffer, reduced at the end. With fewer images
+ *              than threads the images run one after another with threaded GEMMs instead.
+ * Every function ADDS into its outputs (ops.h backward conventions).
+ */
+#include "ops/ops.h"
+#include "core/core.h"
+
+#include <omp.h>
+#include <string.h>
+
+/* Floats of column scratch per tile: big tiles give the weight-gradient GEMM a long inner
+ * dimension (it accumulates a K x Cout/G block per tile). */
+#define BW_BUDGET (1 << 20)
+#define BW_SLOTS 8
+
+static int is_depthwise(const lqf_conv_shape *s) {
+    return s->group > 1 && s->group == s->cin && s->cout == s->cin;
+}
+
+static int is_pointwise(const lqf_conv_shape *s) {
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 &&
+           s->pb == 0 && s->pr == 0 && s->group == 1;
+}
+
+static int bw_slots(void) {
+    int n = omp_get_max_threads();
+    return n < 1 ? 1 : n > BW_SLOTS ? BW_SLOTS : n;
+}
+
+/* Output rows per tile (within one image) for a K-wide column matrix. */
+static int64_t bw_tile_rows(const lqf_conv_shape *s, int64_t k) {
+    int64_t ohw = (int64_t)s->oh * s->ow;
+    int64_t t = BW_BUDGET / (k > 0 ? k : 1);
+    if (t < 32) t = 32;
+    return t < ohw ? t : ohw;
+}
+
+size_t lqf_conv2d_backward_scratch(const lqf_conv_shape *s) {
+    int slots = bw_slots();
+    if (is_pointwise(s)) return 0;
+    if (is_depthwise(s)) return (size_t)slots * s->kh * s->kw * s->cin;
+    int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
+    return (size_t)slots * ((size_t)bw_tile_rows(s, k) * k + lqf_conv_weight_size(s));
+}
+
+void lqf_bias_backward(int64_t rows, int c, const float *dy, float *db) {
+    int nchunk = (c + 15) / 16;
+#pragma omp parallel for schedule(static) if (rows * c > 32768)
+    for (int ch = 0; ch < nchunk; ch++) {
+        int c0 = ch * 16, nc = LQF_MIN(16, c - c0);
+        double acc[16] = {0};
+        for (int64_t r = 0; r < rows; r++) {
+            const float *d = dy + r * c + c0;
+            for (int k = 0; k < nc; k++) acc[k] += d[k];
+        }
+        for (int k = 0; k < nc; k++) db[c0 + k] += (float)acc[k];
+    }
+}
+
+/* ------------------------------------------------------------------ general (im2col) */
+
+/* col (nr, K) for rows [r0, r0+nr) of image n, group g; K ordered [kh][kw][cin/G]. */
+static void im2col_img(const lqf_conv_shape *s, const float *x, int n, int g, int64_t r0, int64_t nr,
+                       float *col) {
+    const int cig = s->cin / s->group;
+    const int64_t k = (int64_t)s->kh * s->kw * cig;
+    const float *xn = x + (size_t)n * s->h * s->w * s->cin + (size_t)g * cig;
+    for (int64_t r = 0; r < nr; r++) {
+        int p = (int)(r0 + r), oy = p / s->ow, ox = p % s->ow;
+        float *dst = col + r * k;
+        for (int i = 0; i < s->kh; i++) {
+            int ih = oy * s->sh - s->pt + i * s->dh;
+            if (ih < 0 || ih >= s->h) {
+                memset(dst, 0, (size_t)s->kw * cig * sizeof(float));
+                dst += (size_t)s->kw * cig;
+                continue;
+            }
+            const float *xrow = xn + (size_t)ih * s->w * s->cin;
+            for (int j = 0; j < s->kw; j++, dst += cig) {
+                int iw = ox * s->sw - s->pl + j * s->dw;
+                if (iw < 0 || iw >= s->w)
+                    memset(dst, 0, (size_t)cig * sizeof(float));
+                else
+                    memcpy(dst, xrow + (size_t)iw * s->cin, (size_t)cig * sizeof(float));
+            }
+        }
+    }
+}
+
+/* dx[n] += col2im(col) for rows [r0, r0+nr) of image n, group g. */
+static void col2im_img(const lqf_conv_shape *s, const float *col, int n, int g, int64_t r0, int64_t nr,
+                       float *dx) {
+    const int cig = s->cin / s->group;
+    const int64_t k = (int64_t)s->kh * s->kw * cig;
+    float *dxn = dx + (size_t)n * s->h * s->w * s->cin + (size_t)g * cig;
+    for (int64_t r = 0; r < nr; r++) {
+        int p = (int)(r0 + r), oy = p / s->ow, ox = p % s->ow;
+        const float *src = col + r * k;
+        for (int i = 0; i < s->kh; i++) {
+            int ih = oy * s->sh - s->pt + i * s->dh;
+            if (ih < 0 || ih >= s->h) {
+                src += (size_t)s->kw * cig;
+                continue;
+            }
+            float *drow = dxn + (size_t)ih * s->w * s->cin;
+            for (int j = 0; j < s->kw; j++, src += cig) {
+                int iw = ox * s->sw - s->pl + j * s->dw;
+                if (iw < 0 || iw >= s->w) continue;
+                float *d = drow + (size_t)iw * s->cin;
+#pragma omp simd
+                for (int c = 0; c < cig; c++) d[c] += src[c];
+            }
+        }
+    }
+}
+
+/* One image's backward-data: tiles of its output rows. */
+static void general_data_img(const lqf_conv_shape *s, const float *dy, const float *w, float *dx,
+                             float *col, int n) {
+    const int G = s->group, cig = s->cin / G, cog = s->cout / G;
+    const int64_t k = (int64_t)s->kh * s->kw * cig;
+    const int64_t ohw = (int64_t)s->oh * s->ow, tile = bw_tile_rows(s, k);
+    for (int64_t r0 = 0; r0 < ohw; r0 += tile) {
+        int64_t nr = LQF_MIN(tile, ohw - r0);
+        const float *dyt = dy + ((int64_t)n * ohw + r0) * s->cout;
+        for (int g = 0; g < G; g++) {
+            /* dcol (nr x K) = dy_g (nr x cog) * W_g^T, W_g (K x cog) */
+            lqf_sgemm(0, 1, nr, k, cog, 1.0f, dyt + (size_t)g * cog, s->cout, w + (size_t)g * k * cog, cog,
+                      0.0f, col, k);
+            col2im_img(s, col, n, g, r0, nr, dx);
+        }
+    }
+}
+
+/* One image's backward-weights into dw (packed, accumulated). */
+static void general_weights_img(const lqf_conv_shape *s, const float *x, const float *dy, float *dw,
+                                float *col, int n) {
+    const int G = s->group, cig = s->cin / G, cog = s->cout / G;
+    const int64_t k = (int64_t)s->kh * s->kw * cig;
+    const int64_t ohw = (int64_t)s->oh * s->ow, tile = bw_tile_rows(s, k);
+    for (int64_t r0 = 0; r0 < ohw; r0 += tile) {
+        int64_t nr = LQF_MIN(tile, ohw - r0);
+        const float *dyt = dy + ((int64_t)n * ohw + r0) * s->cout;
+        for (int g = 0; g < G; g++) {
+            im2col_img(s, x, n, g, r0, nr, col);
+            /* dW_g (K x cog) += col^T (K x nr) * dy_g (nr x cog) */
+            lqf_sgemm(1, 0, k, cog, nr, 1.0f, col, k, dyt + (size_t)g * cog, s->cout, 1.0f,
+                      dw + (size_t)g * k * cog, cog);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ depthwise */
+
+/* dx row (n, iy) += sum over taps of dy * w (gather: no two tasks write the same row). */
+static void dw_data_row(const lqf_conv_shape *s, const float *dy, const float *w, float *dx, int n, int iy) {
+    const int C = s->cin;
+    float *dxr = dx + ((size_t)n * s->h + iy) * s->w * C;
+    for (int i = 0; i < s->kh; i++) {
+        int t = iy + s->pt - i * s->dh;
+        if (t < 0 || t % s->sh) continue;
+        int oy = t / s->sh;
+        if (oy >= s->oh) continue;
+        const float *dyr = dy + ((size_t)n * s->oh + oy) * s->ow * C;
+        for (int j = 0; j < s->kw; j++) {
+            const float *wp = w + ((size_t)i * s->kw + j) * C;
+            for (int ox = 0; ox < s->ow; ox++) {
+                int ix = ox * s->sw - s->pl + j * s->dw;
+                if (ix < 0 || ix >= s->w) continue;
+                float *d = dxr + (size_t)ix * C;
+                const float *g = dyr + (size_t)ox * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) d[c] += g[c] * wp[c];
+            }
+        }
+    }
+}
+
+/* part (KH*KW*C) += contributions of output row (n, oy). */
+static void dw_weights_row(const lqf_conv_shape *s, const float *x, const float *dy, float *part, int n,
+                           int oy) {
+    const int C = s->cin;
+    const float *dyr = dy + ((size_t)n * s->oh + oy) * s->ow * C;
+    for (int i = 0; i < s->kh; i++) {
+        int iy = oy * s->sh - s->pt + i * s->dh;
+        if (iy < 0 || iy >= s->h) continue;
+        const float *xr = x + ((size_t)n * s->h + iy) * s->w * C;
+        for (int j = 0; j < s->kw; j++) {
+            float *pw = part + ((size_t)i * s->kw + j) * C;
+            for (int ox = 0; ox < s->ow; ox++) {
+                int ix = ox * s->sw - s->pl + j * s->dw;
+                if (ix < 0 || ix >= s->w) continue;
+                const float *xp = xr + (size_t)ix * C, *g = dyr + (size_t)ox * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) pw[c] += xp[c] * g[c];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+void lqf_conv2d_backward_data(const lqf_conv_shape *s, const float *dy, const float *w_packed,
+                              float *dx, float *scratch) {
+    if ((int64_t)s->n * s->oh * s->ow == 0 || s->cout == 0 || s->cin == 0) return;
+    if (is_pointwise(s)) {
+        int64_t m = (int64_t)s->n * s->h * s->w;
+        /* dx (m x Cin) += dy (m x Cout) * W^T, W (Cin x Cout) */
+        lqf_sgemm(0, 1, m, s->cin, s->cout, 1.0f, dy, s->cout, w_packed, s->cout, 1.0f, dx, s->cin);
+        return;
+    }
+    if (is_depthwise(s)) {
+        int64_t rows = (int64_t)s->n * s->h;
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int64_t r = 0; r < rows; r++) dw_data_row(s, dy, w_packed, dx, (int)(r / s->h), (int)(r % s->h));
+        return;
+    }
+    const int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
+    const size_t slot = (size_t)bw_tile_rows(s, k) * k + lqf_conv_weight_size(s);
+    int nth = bw_slots();
+    if (s->n >= 2 && nth > 1) {
+        if (nth > s->n) nth = s->n;
+#pragma omp parallel num_threads(nth)
+        {
+            float *col = scratch + (size_t)omp_get_thread_num() * slot;
+#pragma omp for schedule(dynamic, 1)
+            for (int n = 0; n < s->n; n++) general_data_img(s, dy, w_packed, dx, col, n);
+        }
+    } else {
+        for (int n = 0; n < s->n; n++) general_data_img(s, dy, w_packed, dx, scratch, n);
+    }
+}
+
+void lqf_conv2d_backward_weights(const lqf_conv_shape *s, const float *x, const float *dy,
+                                 float *dw_packed, float *db, float *scratch) {
+    if ((int64_t)s->n * s->oh * s->ow == 0 || s->cout == 0) return;
+    if (db) lqf_bias_backward((int64_t)s->n * s->oh * s->ow, s->cout, dy, db);
+    if (!dw_packed || s->cin == 0) return;
+    if (is_pointwise(s)) {
+        int64_t m = (int64_t)s->n * s->h * s->w;
+        /* dW (Cin x Cout) += x^T (Cin x m) * dy (m x Cout) */
+        lqf_sgemm(1, 0, s->cin, s->cout, m, 1.0f, x, s->cin, dy, s->cout, 1.0f, dw_packed, s->cout);
+        return;
+    }
+    int nth = bw_slots();
+    if (is_depthwise(s)) {
+        const size_t ws = (size_t)s->kh * s->kw * s->cin;
+        int64_t rows = (int64_t)s->n * s->oh;
+        memset(scratch, 0, (size_t)nth * ws * sizeof(float));
+#pragma omp parallel num_threads(nth)
+        {
+            float *part = scratch + (size_t)omp_get_thread_num() * ws;
+#pragma omp for schedule(dynamic, 4)
+            for (int64_t r = 0; r < rows; r++) dw_weights_row(s, x, dy, part, (int)(r / s->oh), (int)(r % s->oh));
+        }
+        for (int t = 0; t < nth; t++)
+            for (size_t i = 0; i < ws; i++) dw_packed[i] += scratch[(size_t)t * ws + i];
+        return;
+    }
+    const int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
+    const size_t ws = lqf_conv_weight_size(s);
+    const size_t colsz = (size_t)bw_tile_rows(s, k) * k, slot = colsz + ws;
+    if (s->n >= 2 && nth > 1) {
+        if (nth > s->n) nth = s->n;
+#pragma omp parallel num_threads(nth)
+        {
+            float *col = scratch + (size_t)omp_get_thread_num() * slot, *part = col + colsz;
+            memset(part, 0, ws * sizeof(float));
+#pragma omp for schedule(dynamic, 1)
+            for (int n = 0; n < s->n; n++) general_weights_img(s, x, dy, part, col, n);
+        }
+        /* reduce the partial sums, parallel over weight elements */
+#pragma omp parallel for schedule(static) if (ws > 16384)
+        for (size_t i = 0; i < ws; i++) {
+            float acc = 0.0f;
+            for (int t = 0; t < nth; t++) acc += scratch[(size_t)t * slot + colsz + i];
+            dw_packed[i] += acc;
+        }
+    } else {
+        for (int n = 0; n < s->n; n++) general_weights_img(s, x, dy, dw_packed, scratch, n);
+    }
+}
