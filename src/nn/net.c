@@ -2,6 +2,7 @@
  * net.c — the public lqf_net_* API (include/lqface.h) over a graph and a plan cached for the
  * last batch size: loading = ONNX import + lqf_graph_optimize; running copies the caller's
  * dense logical-order (NCHW) arrays into the plan's physical buffers and the outputs back;
+ * a net (its cached plan) is used by one thread at a time;
  * statistics (parameters, multiply-adds per image) and a human/JSON description. Internal
  * users reach the graph and plan through nn/net.h to skip those copies.
  */
@@ -16,7 +17,8 @@ struct lqf_net {
     int batch_ok;        /* 0: the graph only runs at its built batch */
     unsigned open_dims;  /* bit d: dim d of input 0 is symbolic in the model */
     char *path;          /* ONNX file, or NULL for graphs built by lqface */
-    uint8_t *model;      /* the file's bytes when small (for lqf_net_set_input_size), else NULL */
+    uint8_t *model;      /* the file's bytes when its input size is open and the file small (for
+                            lqf_net_set_input_size), else NULL: re-read from path when needed */
     size_t model_len;
 };
 
@@ -88,7 +90,7 @@ lqf_status lqf_net_load_onnx(const char *path, lqf_net **out) {
     n->batch_ok = batch_ok;
     n->open_dims = open_dims;
     n->path = p;
-    if (len <= KEEP_MODEL_BYTES) {
+    if (open_dims && len <= KEEP_MODEL_BYTES) { /* resized often (MTCNN's PNet): keep the bytes */
         n->model = buf;
         n->model_len = len;
     } else {

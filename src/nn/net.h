@@ -24,7 +24,7 @@ lqf_status lqf_net_from_graph(lqf_graph *g, int optimize, lqf_net **out);
 /* The network's graph (owned by the net). */
 lqf_graph *lqf_net_graph(lqf_net *net);
 /* The plan for `batch`, created or reused (owned by the net; valid until the next call with
- * another batch, lqf_net_set_input_size or lqf_net_free). Inputs are lqf_plan_buffer(plan,
+ * another batch, lqf_net_set_input_size or lqf_net_free; one thread at a time per net). Inputs are lqf_plan_buffer(plan,
  * g->inputs[i]) in physical layout; run with lqf_plan_run(g, plan). */
 lqf_status lqf_net_plan(lqf_net *net, int batch, lqf_plan **plan);
 
