@@ -172,8 +172,9 @@ int cmd_embed(int argc, char **argv) {
     free(zero);
     lqf_embedder_free(emb);
     lqf_detector_free(det);
+    int total = in.n;
     cli_list_free(&in);
-    return ok == in.n ? 0 : (ok == 0 ? 1 : 3);
+    return ok == total ? 0 : (ok == 0 ? 1 : 3);
 }
 
 int cmd_compare(int argc, char **argv) {
