@@ -81,6 +81,13 @@ conv_case("dwmult2", 2, 6, 7, 8, 12, 3, 3, pad=(1, 1, 1, 1), g=6, act3="relu")
 conv_case("dil2", 2, 6, 10, 9, 10, 3, 3, pad=(2, 2, 2, 2), d=(2, 2), act3="prelu1")
 conv_case("asympad", 2, 5, 9, 8, 7, 3, 2, s=(2, 1), pad=(0, 1, 2, 0), act3="sigmoid")
 conv_case("big3x3", 2, 32, 13, 11, 24, 3, 3, pad=(1, 1, 1, 1), act3="relu")
+conv_case("1x1prelu1", 2, 32, 5, 3, 16, 1, 1, act3="prelu1")
+conv_case("1x1leaky", 2, 16, 3, 7, 48, 1, 1, act3="leaky")
+conv_case("onech3x3", 2, 1, 9, 8, 1, 3, 3, pad=(1, 1, 1, 1), act3="sigmoid")
+conv_case("dw3x3c16", 2, 16, 6, 13, 16, 3, 3, pad=(1, 1, 1, 1), g=16, act3="relu")
+conv_case("dw3x3c64", 2, 64, 5, 10, 64, 3, 3, pad=(1, 1, 1, 1), g=64, act3="prelu1")
+conv_case("dw3x3s2c64", 2, 64, 9, 12, 64, 3, 3, s=(2, 2), pad=(1, 1, 1, 1), g=64, act3="leaky")
+conv_case("dw3x3nopad", 2, 20, 6, 9, 20, 3, 3, g=20, act3="relu")
 
 # ---------------------------------------------------------------- max pooling
 # pool <name> n c h w kh kw sh sw pt pl pb pr ceil oh ow ; bin: x, y

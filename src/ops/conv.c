@@ -45,8 +45,10 @@ void lqf_conv_shape_init(lqf_conv_shape *s) {
     if (s->ow < 0) s->ow = 0;
 }
 
+/* One filter per channel (also the single-channel dense conv, whose packed layout is the
+ * same). */
 static int is_depthwise(const lqf_conv_shape *s) {
-    return s->group > 1 && s->group == s->cin && s->cout == s->cin;
+    return s->group == s->cin && s->cout == s->cin;
 }
 
 static int is_pointwise(const lqf_conv_shape *s) {
@@ -265,6 +267,7 @@ static void dw3_span_dispatch(int sw, int C, int pl, const float *const xr[3], c
     else dw3_span(CT, 2, C, pl, xr, w, b, ep, oxa, oxb, res, yr);                             \
     return
     switch (C) {
+    case 16: DW_CASE(16);
     case 32: DW_CASE(32);
     case 64: DW_CASE(64);
     case 128: DW_CASE(128);

@@ -55,6 +55,19 @@ static inline void row_epilogue(const float *restrict b, lqf_act act, const floa
     }
 }
 
+/* One row y = act(y + b) + r in a single pass for the activations that are "scale the
+ * negatives" (none, ReLU, PReLU, LeakyReLU): the common convolution epilogue. */
+static inline void row_epilogue_fused(const float *restrict b, const float *restrict slope, float shared_slope,
+                                      int has_act, const float *restrict r, int c, float *restrict y) {
+#pragma omp simd
+    for (int i = 0; i < c; i++) {
+        float v = y[i] + (b ? b[i] : 0.0f);
+        float s = slope ? slope[i] : shared_slope;
+        if (has_act && v < 0.0f) v *= s;
+        y[i] = v + (r ? r[i] : 0.0f);
+    }
+}
+
 void lqf_epilogue_rows(const float *b, const lqf_epilogue *ep, int64_t row0, int64_t nrows, int c,
                        float *y) {
     if (lqf_epilogue_is_identity(b, ep)) return;
@@ -63,6 +76,14 @@ void lqf_epilogue_rows(const float *b, const lqf_epilogue *ep, int64_t row0, int
     int shared = ep ? ep->slope_shared : 0;
     float alpha = ep ? ep->alpha : 0.0f;
     const float *res = ep ? ep->residual : NULL;
+    if (act != LQF_ACT_SIGMOID) {
+        const float *sl = act == LQF_ACT_PRELU && !shared ? slope : NULL;
+        float ss = act == LQF_ACT_PRELU ? (shared ? slope[0] : 0.0f) : act == LQF_ACT_LEAKY ? alpha : 0.0f;
+        int has_act = act != LQF_ACT_NONE;
+        for (int64_t r = row0; r < row0 + nrows; r++)
+            row_epilogue_fused(b, sl, ss, has_act, res ? res + r * c : NULL, c, y + r * c);
+        return;
+    }
     for (int64_t r = row0; r < row0 + nrows; r++) {
         float *yr = y + r * c;
         row_epilogue(b, act, slope, shared, alpha, res ? res + r * c : NULL, c, yr, yr);
