@@ -122,7 +122,9 @@ lqf_status lqf_detector_load(const char *path, const lqf_detect_options *opts, l
     *out = NULL;
     lqf_detector *d = calloc(1, sizeof *d);
     if (!d) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", path);
-    d->path = strdup(path);
+    const size_t plen = strlen(path) + 1;
+    d->path = malloc(plen);
+    if (d->path) memcpy(d->path, path, plen);
     if (!d->path) {
         free(d);
         return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", path);
