@@ -56,15 +56,44 @@ static inline void row_epilogue(const float *restrict b, lqf_act act, const floa
 }
 
 /* One row y = act(y + b) + r in a single pass for the activations that are "scale the
- * negatives" (none, ReLU, PReLU, LeakyReLU): the common convolution epilogue. */
-static inline void row_epilogue_fused(const float *restrict b, const float *restrict slope, float shared_slope,
-                                      int has_act, const float *restrict r, int c, float *restrict y) {
+ * negatives" (none, ReLU, PReLU, LeakyReLU): the common convolution epilogue. HB (bias),
+ * HS (0 no activation, 1 per-channel slope, 2 one slope) and HR (residual) are constants
+ * after inlining: absent operands are never touched (no pointer selects in the loop, which
+ * the compiler would turn into masked loads from NULL, each a slow fault-suppression assist). */
+static inline __attribute__((always_inline)) void
+row_fused(const int HB, const int HS, const int HR, const float *restrict b, const float *restrict slope,
+          float s1, const float *restrict r, int c, float *restrict y) {
 #pragma omp simd
     for (int i = 0; i < c; i++) {
-        float v = y[i] + (b ? b[i] : 0.0f);
-        float s = slope ? slope[i] : shared_slope;
-        if (has_act && v < 0.0f) v *= s;
-        y[i] = v + (r ? r[i] : 0.0f);
+        float v = y[i];
+        if (HB) v += b[i];
+        if (HS == 1) v = v < 0.0f ? v * slope[i] : v;
+        if (HS == 2) v = v < 0.0f ? v * s1 : v;
+        if (HR) v += r[i];
+        y[i] = v;
+    }
+}
+
+static void rows_fused(const float *b, const float *slope, float s1, int hs, const float *res, int64_t row0,
+                       int64_t nrows, int c, float *y) {
+    int code = (b ? 1 : 0) | hs << 1 | (res ? 8 : 0);
+    for (int64_t r = row0; r < row0 + nrows; r++) {
+        float *yr = y + r * c;
+        const float *rr = res ? res + r * c : NULL;
+        switch (code) {
+        case 0: break;
+        case 1: row_fused(1, 0, 0, b, slope, s1, rr, c, yr); break;
+        case 2: row_fused(0, 1, 0, b, slope, s1, rr, c, yr); break;
+        case 3: row_fused(1, 1, 0, b, slope, s1, rr, c, yr); break;
+        case 4: row_fused(0, 2, 0, b, slope, s1, rr, c, yr); break;
+        case 5: row_fused(1, 2, 0, b, slope, s1, rr, c, yr); break;
+        case 8: row_fused(0, 0, 1, b, slope, s1, rr, c, yr); break;
+        case 9: row_fused(1, 0, 1, b, slope, s1, rr, c, yr); break;
+        case 10: row_fused(0, 1, 1, b, slope, s1, rr, c, yr); break;
+        case 11: row_fused(1, 1, 1, b, slope, s1, rr, c, yr); break;
+        case 12: row_fused(0, 2, 1, b, slope, s1, rr, c, yr); break;
+        case 13: row_fused(1, 2, 1, b, slope, s1, rr, c, yr); break;
+        }
     }
 }
 
@@ -77,11 +106,10 @@ void lqf_epilogue_rows(const float *b, const lqf_epilogue *ep, int64_t row0, int
     float alpha = ep ? ep->alpha : 0.0f;
     const float *res = ep ? ep->residual : NULL;
     if (act != LQF_ACT_SIGMOID) {
-        const float *sl = act == LQF_ACT_PRELU && !shared ? slope : NULL;
-        float ss = act == LQF_ACT_PRELU ? (shared ? slope[0] : 0.0f) : act == LQF_ACT_LEAKY ? alpha : 0.0f;
-        int has_act = act != LQF_ACT_NONE;
-        for (int64_t r = row0; r < row0 + nrows; r++)
-            row_epilogue_fused(b, sl, ss, has_act, res ? res + r * c : NULL, c, y + r * c);
+        /* ReLU = slope 0, LeakyReLU = slope alpha, PReLU = per-channel or one slope. */
+        int hs = act == LQF_ACT_NONE ? 0 : act == LQF_ACT_PRELU && !shared ? 1 : 2;
+        float s1 = act == LQF_ACT_PRELU ? (shared ? slope[0] : 0.0f) : act == LQF_ACT_LEAKY ? alpha : 0.0f;
+        rows_fused(b, hs == 1 ? slope : NULL, s1, hs, res, row0, nrows, c, y);
         return;
     }
     for (int64_t r = row0; r < row0 + nrows; r++) {
