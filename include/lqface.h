@@ -171,7 +171,11 @@ typedef struct {
 
 typedef struct lqf_detector lqf_detector;
 LQF_API void lqf_detect_options_default(lqf_detect_options *o);
-/* A YuNet ONNX model (input SxS, BGR 0..255). opts NULL = defaults. */
+/* A YuNet ONNX model (input SxS, BGR 0..255). opts NULL = defaults.
+ * Also a RetinaFace (biubug6 MobileNet-0.25) ONNX model, recognised by its 3 outputs
+ * (loc, conf, landmarks over the priors of its SxS input; BGR minus 104,117,123).
+ * Images of any size are letterboxed (scaled to fit, top-left, zero padding) into SxS;
+ * boxes are not clipped to the image. top_k 0 = no limit. A detector is not thread-safe. */
 LQF_API lqf_status lqf_detector_load(const char *path, const lqf_detect_options *opts, lqf_detector **out);
 LQF_API void lqf_detector_free(lqf_detector *d);
 /* Faces sorted by descending score; *faces is malloc'd (free with free()); *n may be 0. */
