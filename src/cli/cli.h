@@ -48,5 +48,6 @@ int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_degrade(int argc, char **argv);
+int cmd_rec(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const command commands[] = {
     {"compare", cmd_compare, "compare A B                 cosine similarity and same/different at a threshold"},
     {"eval", cmd_eval, "eval verify|ident ...       LFW/.bin/CFP verification, identification, degradation sweeps"},
     {"degrade", cmd_degrade, "degrade IMG -o OUT.png      a face degraded exactly as the evaluation sweeps do"},
+    {"rec", cmd_rec, "rec pack ROOT -o PREFIX     pack an image folder into RecordIO (rec check FILE.rec: verify one)"},
     {"info", cmd_info, "info MODEL.onnx             operators, parameters, multiply-adds, input/output shapes"},
     {"bench", cmd_bench, "bench                       embedding and detection throughput (images/s, peak RSS)"},
 };
