@@ -61,6 +61,7 @@ typedef enum {
     LQF_OP_GEMM,        /* in: a(2-D), b(2-D const, stored as given), [c]; attr gemm */
     LQF_OP_SOFTMAX,     /* in: x; attr axis */
     LQF_OP_REDUCESUM,   /* in: x; attr reduce */
+    LQF_OP_DROPOUT,     /* in: x; attr dropout (identity at inference; training: seeded mask) */
     LQF_OP_COUNT
 } lqf_op;
 
@@ -89,6 +90,7 @@ typedef struct {
         struct { int trans_a, trans_b; float alpha, beta; } gemm;
         struct { int naxes; int axes[LQF_MAX_DIMS]; int keepdims; } reduce;
         float alpha; /* LeakyReLU */
+        struct { float p; } dropout; /* drop probability */
     } a;
 } lqf_node;
 
