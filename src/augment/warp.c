@@ -1,0 +1,439 @@
+/*
+ * warp.c — ARoFace's differentiable similarity warp (see warp.h): affine_grid, bilinear
+ * grid_sample (zeros / border, align_corners=False) and the similarity parameterisation,
+ * forward and backward side by side, written to reproduce torch.nn.functional's arithmetic
+ * (float32 pixel coordinates u = (g+1)*W/2 - 0.5, the same corner weights and the same
+ * gradient formulas), then the whole AdvWarp.py warp (pad quirk or corrected) and the
+ * adversarial search's update, clipping and batch mixing. Threads: OpenMP over the batch.
+ */
+#include "augment/warp.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ affine grid */
+/* Normalised centre of pixel i of an n-pixel axis, x_i = (2i+1)/n - 1, rounded the way
+ * torch 1.13 computes it on the CPU, so that grids (and with them the floor() decisions of
+ * the sampler) agree bit for bit: linspace(-1, 1, n) * (n-1) / n in float32, where
+ * linspace's AVX2 kernel evaluates fma(step, j, -1) below n/2 and fma(-step, n-1-j, 1) from
+ * n/2 on, and inside its 16-element vector loop (the first floor(n/16)*16 entries) fills
+ * each 8-lane chunk starting at c as value(c) + k*step (unfused). The plain formula differs
+ * in the last bit for about half the entries, which moves a sampled face by up to 1e-5
+ * px and its pixels by up to 2e-5. */
+static float torch_base_coord(int i, int n) {
+    if (n == 1) return -0.0f; /* linspace(-1,1,1) = [-1], * 0 / 1 */
+    const float step = 2.0f / (float)(n - 1);
+    const int half = n / 2, vec_end = n / 16 * 16;
+    int j = i < vec_end ? i & ~7 : i;
+    float v = j < half ? fmaf(step, (float)j, -1.0f) : fmaf(-step, (float)(n - 1 - j), 1.0f);
+    if (j != i) {
+        volatile float k_step = (float)(i - j) * step; /* volatile: no fused multiply-add */
+        v = v + k_step;
+    }
+    volatile float r = v * (float)(n - 1);
+    return r / (float)n;
+}
+
+/* theta (N,2,3) -> grid (N,H,W,2); each value as torch's bmm: fma(y, t1, x*t0) + t2. */
+void lqf_affine_grid_forward(int n, int h, int w, const float *theta, float *grid) {
+#pragma omp parallel for schedule(static) if (n > 1)
+    for (int b = 0; b < n; b++) {
+        const float *t = theta + 6 * b;
+        float *g = grid + (size_t)b * h * w * 2;
+        for (int i = 0; i < h; i++) {
+            float y = torch_base_coord(i, h);
+            for (int j = 0; j < w; j++) {
+                float x = torch_base_coord(j, w);
+                float ax = x * t[0], ay = x * t[3];
+                g[2 * ((size_t)i * w + j) + 0] = fmaf(y, t[1], ax) + t[2];
+                g[2 * ((size_t)i * w + j) + 1] = fmaf(y, t[4], ay) + t[5];
+            }
+        }
+    }
+}
+
+/* dgrid (N,H,W,2) -> dtheta (N,2,3), accumulated in double */
+void lqf_affine_grid_backward(int n, int h, int w, const float *dgrid, float *dtheta) {
+#pragma omp parallel for schedule(static) if (n > 1)
+    for (int b = 0; b < n; b++) {
+        const float *dg = dgrid + (size_t)b * h * w * 2;
+        double acc[6] = {0};
+        for (int i = 0; i < h; i++) {
+            double y = torch_base_coord(i, h);
+            for (int j = 0; j < w; j++) {
+                double x = torch_base_coord(j, w);
+                double gx = dg[2 * ((size_t)i * w + j)], gy = dg[2 * ((size_t)i * w + j) + 1];
+                acc[0] += gx * x;
+                acc[1] += gx * y;
+                acc[2] += gx;
+                acc[3] += gy * x;
+                acc[4] += gy * y;
+                acc[5] += gy;
+            }
+        }
+        for (int k = 0; k < 6; k++) dtheta[6 * b + k] = (float)acc[k];
+    }
+}
+
+/* ------------------------------------------------------------------ grid sampling */
+/* One axis of one grid point: the pixel coordinate, the lower tap, the fraction towards the
+ * upper tap and d(coordinate)/d(grid value) (0 where 'border' clamps). */
+typedef struct {
+    int i0;      /* lower tap index (may be outside the image under 'zeros') */
+    float f;     /* fraction: weight of tap i0+1 */
+    float dcoef; /* d u / d g */
+    int valid;   /* 0 for a NaN coordinate: output 0, no gradient */
+} axis_tap;
+
+static inline axis_tap axis_setup(float g, int size, lqf_grid_padding pad) {
+    axis_tap a;
+    const float scale = (float)size * 0.5f;
+    float u = (g + 1.0f) * scale;
+    u = u - 0.5f;
+    a.dcoef = scale;
+    a.valid = (u == u);
+    if (!a.valid) {
+        a.i0 = -2;
+        a.f = 0;
+        a.dcoef = 0;
+        return a;
+    }
+    if (pad == LQF_GRID_PAD_BORDER) {
+        /* torch clip_coordinates_get_grad: exactly 0 or size-1 counts as clamped */
+        float lo = u > 0.0f ? u : 0.0f;
+        float hi = lo < (float)(size - 1) ? lo : (float)(size - 1);
+        if (lo == 0.0f || hi == (float)(size - 1)) a.dcoef = 0;
+        u = hi;
+    } else {
+        /* far outside: every tap reads 0 either way; keeps the int conversion defined */
+        if (u < -2.0f) u = -2.0f;
+        if (u > (float)size + 1.0f) u = (float)size + 1.0f;
+    }
+    float fl = floorf(u);
+    a.i0 = (int)fl;
+    a.f = u - fl;
+    return a;
+}
+
+/* x (N,Hin,Win,C), grid (N,H,W,2) -> y (N,H,W,C) */
+void lqf_grid_sample_forward(const lqf_grid_sample_shape *s, const float *x, const float *grid,
+                             float *y) {
+    const int C = s->c, HI = s->hin, WI = s->win;
+#pragma omp parallel for schedule(static) if (s->n > 1)
+    for (int b = 0; b < s->n; b++) {
+        const float *xb = x + (size_t)b * HI * WI * C;
+        for (size_t p = 0; p < (size_t)s->h * s->w; p++) {
+            const float *g = grid + ((size_t)b * s->h * s->w + p) * 2;
+            float *yp = y + ((size_t)b * s->h * s->w + p) * C;
+            axis_tap ax = axis_setup(g[0], WI, s->pad), ay = axis_setup(g[1], HI, s->pad);
+            if (!ax.valid || !ay.valid) {
+                memset(yp, 0, sizeof(float) * C);
+                continue;
+            }
+            float w_ = ax.f, e = 1.0f - w_, n_ = ay.f, so = 1.0f - n_;
+            float wt[4] = {so * e, so * w_, n_ * e, n_ * w_}; /* nw, ne, sw, se */
+            int xs[2] = {ax.i0, ax.i0 + 1}, ys[2] = {ay.i0, ay.i0 + 1};
+            const float *tap[4] = {NULL, NULL, NULL, NULL};
+            for (int k = 0; k < 4; k++) {
+                int xi = xs[k & 1], yi = ys[k >> 1];
+                if (xi >= 0 && xi < WI && yi >= 0 && yi < HI) tap[k] = xb + ((size_t)yi * WI + xi) * C;
+            }
+            for (int c = 0; c < C; c++) {
+                float v = 0;
+                for (int k = 0; k < 4; k++)
+                    if (tap[k]) v += tap[k][c] * wt[k];
+                yp[c] = v;
+            }
+        }
+    }
+}
+
+/* dy (N,H,W,C) -> dx (N,Hin,Win,C), dgrid (N,H,W,2) */
+void lqf_grid_sample_backward(const lqf_grid_sample_shape *s, const float *x, const float *grid,
+                              const float *dy, float *dx, float *dgrid) {
+    const int C = s->c, HI = s->hin, WI = s->win;
+#pragma omp parallel for schedule(static) if (s->n > 1)
+    for (int b = 0; b < s->n; b++) {
+        const float *xb = x ? x + (size_t)b * HI * WI * C : NULL;
+        float *dxb = dx ? dx + (size_t)b * HI * WI * C : NULL;
+        if (dxb) memset(dxb, 0, sizeof(float) * HI * WI * C);
+        for (size_t p = 0; p < (size_t)s->h * s->w; p++) {
+            const float *g = grid + ((size_t)b * s->h * s->w + p) * 2;
+            const float *dyp = dy + ((size_t)b * s->h * s->w + p) * C;
+            float *dg = dgrid ? dgrid + ((size_t)b * s->h * s->w + p) * 2 : NULL;
+            axis_tap ax = axis_setup(g[0], WI, s->pad), ay = axis_setup(g[1], HI, s->pad);
+            if (!ax.valid || !ay.valid) {
+                if (dg) dg[0] = dg[1] = 0;
+                continue;
+            }
+            float w_ = ax.f, e = 1.0f - w_, n_ = ay.f, so = 1.0f - n_;
+            float wt[4] = {so * e, so * w_, n_ * e, n_ * w_}; /* nw, ne, sw, se */
+            int xs[2] = {ax.i0, ax.i0 + 1}, ys[2] = {ay.i0, ay.i0 + 1};
+            size_t off[4];
+            int in[4];
+            for (int k = 0; k < 4; k++) {
+                int xi = xs[k & 1], yi = ys[k >> 1];
+                in[k] = xi >= 0 && xi < WI && yi >= 0 && yi < HI;
+                off[k] = in[k] ? ((size_t)yi * WI + xi) * C : 0;
+            }
+            if (dxb)
+                for (int k = 0; k < 4; k++)
+                    if (in[k])
+                        for (int c = 0; c < C; c++) dxb[off[k] + c] += wt[k] * dyp[c];
+            if (dg) {
+                /* d y / d u = (ne - nw) * s + (se - sw) * n; d y / d v = (sw - nw) * e + (se - ne) * w */
+                float gx = 0, gy = 0;
+                for (int c = 0; c < C; c++) {
+                    float v[4];
+                    for (int k = 0; k < 4; k++) v[k] = in[k] ? xb[off[k] + c] : 0.0f;
+                    gx += ((v[1] - v[0]) * so + (v[3] - v[2]) * n_) * dyp[c];
+                    gy += ((v[2] - v[0]) * e + (v[3] - v[1]) * w_) * dyp[c];
+                }
+                dg[0] = gx * ax.dcoef;
+                dg[1] = gy * ay.dcoef;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ similarity */
+/* params (N,4) -> M (N,2,3) */
+void lqf_similarity_forward(int n, const float *params, float *M) {
+    for (int b = 0; b < n; b++) {
+        const float *p = params + 4 * b;
+        float c = cosf(p[1]), sn = sinf(p[1]);
+        float *m = M + 6 * b;
+        m[0] = p[0] * c;
+        m[1] = -p[0] * sn;
+        m[2] = p[2];
+        m[3] = p[0] * sn;
+        m[4] = p[0] * c;
+        m[5] = p[3];
+    }
+}
+
+/* dM (N,2,3) -> dparams (N,4) */
+void lqf_similarity_backward(int n, const float *params, const float *dM, float *dparams) {
+    for (int b = 0; b < n; b++) {
+        const float *p = params + 4 * b, *d = dM + 6 * b;
+        double c = cos((double)p[1]), sn = sin((double)p[1]), s = p[0];
+        float *o = dparams + 4 * b;
+        o[0] = (float)(d[0] * c - d[1] * sn + d[3] * sn + d[4] * c);
+        o[1] = (float)(s * (-d[0] * sn - d[1] * c + d[3] * c - d[4] * sn));
+        o[2] = d[2];
+        o[3] = d[5];
+    }
+}
+
+/* ------------------------------------------------------------------ ARoFace's warp */
+/* Scratch layout (floats): M (N*6) | dM (N*6) | grid (N*H*W*2) | dgrid (N*H*W*2) |
+ * padded (N*(H+2)*(W+2)*C, reference mode) | dpadded (same). */
+typedef struct {
+    float *M, *dM, *grid, *dgrid, *pad, *dpad;
+} warp_scratch;
+
+static size_t padded_floats(const lqf_aro_warp_shape *s) {
+    return s->mode == LQF_ARO_WARP_REFERENCE ? (size_t)s->n * (s->h + 2) * (s->w + 2) * s->c : 0;
+}
+
+size_t lqf_aro_warp_scratch(const lqf_aro_warp_shape *s) {
+    return 12 * (size_t)s->n + 4 * (size_t)s->n * s->h * s->w + 2 * padded_floats(s);
+}
+
+static warp_scratch split_scratch(const lqf_aro_warp_shape *s, float *scratch) {
+    warp_scratch w;
+    size_t g = 2 * (size_t)s->n * s->h * s->w, pf = padded_floats(s);
+    w.M = scratch;
+    w.dM = w.M + 6 * (size_t)s->n;
+    w.grid = w.dM + 6 * (size_t)s->n;
+    w.dgrid = w.grid + g;
+    w.pad = pf ? w.dgrid + g : NULL;
+    w.dpad = pf ? w.pad + pf : NULL;
+    return w;
+}
+
+/* img (N,H,W,C) -> pad (N,H+2,W+2,C) with a 1-px rim of -1 (AdvWarp.py pad_with_value). */
+static void pad_minus_one(const lqf_aro_warp_shape *s, const float *img, float *pad) {
+    const int H = s->h, W = s->w, C = s->c, PW = W + 2;
+#pragma omp parallel for schedule(static) if (s->n > 1)
+    for (int b = 0; b < s->n; b++) {
+        float *pb = pad + (size_t)b * (H + 2) * PW * C;
+        const float *ib = img + (size_t)b * H * W * C;
+        for (size_t k = 0; k < (size_t)PW * C; k++) pb[k] = pb[(size_t)(H + 1) * PW * C + k] = -1.0f;
+        for (int i = 0; i < H; i++) {
+            float *row = pb + (size_t)(i + 1) * PW * C;
+            for (int c = 0; c < C; c++) row[c] = row[(size_t)(W + 1) * C + c] = -1.0f;
+            memcpy(row + C, ib + (size_t)i * W * C, sizeof(float) * W * C);
+        }
+    }
+}
+
+static lqf_grid_sample_shape sampler_shape(const lqf_aro_warp_shape *s) {
+    lqf_grid_sample_shape g;
+    int ref = s->mode == LQF_ARO_WARP_REFERENCE;
+    g.n = s->n;
+    g.c = s->c;
+    g.hin = s->h + (ref ? 2 : 0);
+    g.win = s->w + (ref ? 2 : 0);
+    g.h = s->h;
+    g.w = s->w;
+    g.pad = ref ? LQF_GRID_PAD_BORDER : LQF_GRID_PAD_ZEROS;
+    return g;
+}
+
+/* img (N,H,W,C), params (N,4) -> out (N,H,W,C) */
+void lqf_aro_warp_forward(const lqf_aro_warp_shape *s, const float *img, const float *params,
+                          float *out, float *scratch) {
+    warp_scratch w = split_scratch(s, scratch);
+    lqf_grid_sample_shape gs = sampler_shape(s);
+    lqf_similarity_forward(s->n, params, w.M);
+    lqf_affine_grid_forward(s->n, s->h, s->w, w.M, w.grid); /* grid for the UNPADDED size */
+    const float *src = img;
+    if (w.pad) {
+        pad_minus_one(s, img, w.pad);
+        src = w.pad;
+    }
+    lqf_grid_sample_forward(&gs, src, w.grid, out);
+}
+
+/* dout (N,H,W,C) -> dimg (N,H,W,C), dparams (N,4) */
+void lqf_aro_warp_backward(const lqf_aro_warp_shape *s, const float *img, const float *params,
+                           const float *dout, float *dimg, float *dparams, float *scratch) {
+    if (!dimg && !dparams) return;
+    warp_scratch w = split_scratch(s, scratch);
+    lqf_grid_sample_shape gs = sampler_shape(s);
+    lqf_similarity_forward(s->n, params, w.M);
+    lqf_affine_grid_forward(s->n, s->h, s->w, w.M, w.grid);
+    const float *src = img;
+    if (w.pad && dparams) {
+        pad_minus_one(s, img, w.pad);
+        src = w.pad;
+    }
+    float *dsrc = dimg ? (w.dpad ? w.dpad : dimg) : NULL;
+    lqf_grid_sample_backward(&gs, dparams ? src : NULL, w.grid, dout, dsrc, dparams ? w.dgrid : NULL);
+    if (dimg && w.dpad) { /* crop: the -1 rim is a constant */
+        const int H = s->h, W = s->w, C = s->c;
+#pragma omp parallel for schedule(static) if (s->n > 1)
+        for (int b = 0; b < s->n; b++)
+            for (int i = 0; i < H; i++)
+                memcpy(dimg + ((size_t)b * H + i) * W * C,
+                       w.dpad + (((size_t)b * (H + 2) + i + 1) * (W + 2) + 1) * C, sizeof(float) * W * C);
+    }
+    if (dparams) {
+        lqf_affine_grid_backward(s->n, s->h, s->w, w.dgrid, w.dM);
+        lqf_similarity_backward(s->n, params, w.dM, dparams);
+    }
+}
+
+/* ------------------------------------------------------------------ adversarial search */
+void lqf_aro_config_preset(lqf_aro_config *c, lqf_aro_preset preset) {
+    c->warp = preset == LQF_ARO_PRESET_FIXED ? LQF_ARO_WARP_CORRECTED : LQF_ARO_WARP_REFERENCE;
+    c->fixed_clip = preset == LQF_ARO_PRESET_FIXED;
+    c->eta_s = c->eta_theta = c->eta_t = 0.1f;
+    c->s_lo = 0.5f;
+    c->s_hi = 1.5f;
+    c->b_theta = 0.8f;
+    c->b_t = 0.3f;
+    c->init_std = 0.01f;
+    c->k = 1;
+    c->ratio = 0.75;
+}
+
+lqf_status lqf_aro_config_check(const lqf_aro_config *c) {
+    if (!c) return lqf_fail(LQF_ERR_ARG, "aroface: no configuration");
+    if (c->warp != LQF_ARO_WARP_REFERENCE && c->warp != LQF_ARO_WARP_CORRECTED)
+        return lqf_fail(LQF_ERR_ARG, "aroface: unknown warp mode %d", (int)c->warp);
+    if (!(c->eta_s >= 0) || !(c->eta_theta >= 0) || !(c->eta_t >= 0))
+        return lqf_fail(LQF_ERR_ARG, "aroface: step sizes must be >= 0 (eta_s %g, eta_theta %g, eta_t %g)",
+                        c->eta_s, c->eta_theta, c->eta_t);
+    if (!(c->s_lo >= 0) || !(c->s_hi >= 0) || !(c->b_theta >= 0) || !(c->b_t >= 0))
+        return lqf_fail(LQF_ERR_ARG, "aroface: clipping bounds must be >= 0");
+    if (!(c->init_std >= 0)) return lqf_fail(LQF_ERR_ARG, "aroface: init_std must be >= 0 (got %g)", c->init_std);
+    if (c->k < 1) return lqf_fail(LQF_ERR_ARG, "aroface: k (ascent steps) must be >= 1 (got %d)", c->k);
+    if (!(c->ratio >= 0 && c->ratio <= 1))
+        return lqf_fail(LQF_ERR_ARG, "aroface: ratio must be in [0,1] (got %g)", c->ratio);
+    return LQF_OK;
+}
+
+void lqf_aro_random_start(int n, double std, lqf_rng *rng, float *p0) {
+    for (int b = 0; b < n; b++) p0[4 * b + 0] = (float)(1.0 + std * lqf_rng_normal(rng));
+    for (int b = 0; b < n; b++) p0[4 * b + 1] = (float)(std * lqf_rng_normal(rng));
+    for (int b = 0; b < n; b++) {
+        p0[4 * b + 2] = (float)(std * lqf_rng_normal(rng));
+        p0[4 * b + 3] = (float)(std * lqf_rng_normal(rng));
+    }
+}
+
+static inline float signf_(float g) { return g > 0 ? 1.0f : g < 0 ? -1.0f : 0.0f; }
+/* torch.min(torch.max(v, lo), hi) */
+static inline float clip_ref(float v, float lo, float hi) {
+    v = v > lo ? v : lo;
+    return v < hi ? v : hi;
+}
+
+/* p0, grad, p (N,4) */
+void lqf_aro_ascent_step(const lqf_aro_config *c, int n, const float *p0, const float *grad,
+                         float *p) {
+    for (int b = 0; b < n; b++) {
+        const float *q0 = p0 + 4 * b, *g = grad + 4 * b;
+        float *q = p + 4 * b;
+        float s = q[0] + c->eta_s * signf_(g[0]);
+        float th = q[1] + c->eta_theta * signf_(g[1]);
+        q[0] = clip_ref(s, q0[0] - c->s_lo, q0[0] + c->s_hi);
+        q[1] = clip_ref(th, q0[1] - c->b_theta, q0[1] + c->b_theta);
+        for (int k = 2; k < 4; k++) {
+            float t = q[k] + c->eta_t * signf_(g[k]);
+            float hi = (c->fixed_clip ? q0[k] : q0[1]) + c->b_t; /* reference: theta0 + 0.3 */
+            q[k] = clip_ref(t, q0[k] - c->b_t, hi);
+        }
+    }
+}
+
+void lqf_randperm(lqf_rng *rng, int n, int *perm) {
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(lqf_rng_uniform(rng) * (i + 1));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static int is_perm(const int *perm, int n, unsigned char *seen) {
+    memset(seen, 0, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        if (perm[i] < 0 || perm[i] >= n || seen[perm[i]]) return 0;
+        seen[perm[i]] = 1;
+    }
+    return 1;
+}
+
+lqf_status lqf_aro_mix_select(int b, double ratio, const int *perm1, const int *perm2, int *idx1,
+                              int *n1, int *idx2, int *n2) {
+    if (b < 1) return lqf_fail(LQF_ERR_ARG, "aroface mix: batch size %d", b);
+    if (!(ratio >= 0 && ratio <= 1)) return lqf_fail(LQF_ERR_ARG, "aroface mix: ratio must be in [0,1] (got %g)", ratio);
+    unsigned char *seen = malloc((size_t)b);
+    if (!seen) return lqf_fail(LQF_ERR_NOMEM, "aroface mix: out of memory");
+    int ok1 = is_perm(perm1, b, seen), ok2 = is_perm(perm2, b, seen);
+    free(seen);
+    if (!ok1 || !ok2)
+        return lqf_fail(LQF_ERR_ARG, "aroface mix: perm%d is not a permutation of 0..%d", ok1 ? 2 : 1, b - 1);
+    *n1 = (int)((double)b * ratio);        /* Python int(B * ratio) */
+    *n2 = (int)((double)b * (1.0 - ratio)); /* int(B * (1 - ratio)) */
+    memcpy(idx1, perm1, sizeof(int) * (size_t)*n1);
+    memcpy(idx2, perm2, sizeof(int) * (size_t)*n2);
+    return LQF_OK;
+}
+
+void lqf_aro_mix_gather(size_t sample, const float *clean, const float *warped, const int *labels,
+                        const int *idx1, int n1, const int *idx2, int n2, float *out,
+                        int *out_labels) {
+    for (int i = 0; i < n1; i++) {
+        memcpy(out + (size_t)i * sample, clean + (size_t)idx1[i] * sample, sizeof(float) * sample);
+        if (out_labels) out_labels[i] = labels[idx1[i]];
+    }
+    for (int i = 0; i < n2; i++) {
+        memcpy(out + (size_t)(n1 + i) * sample, warped + (size_t)idx2[i] * sample, sizeof(float) * sample);
+        if (out_labels) out_labels[n1 + i] = labels[idx2[i]];
+    }
+}
