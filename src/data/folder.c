@@ -98,7 +98,7 @@ static lqf_status list_dir(const char *dir, int want_dirs, strvec *out) {
     }
     closedir(d);
     if (st) return st;
-    qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_str);
     return LQF_OK;
 }
 
