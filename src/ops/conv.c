@@ -56,6 +56,8 @@ static int is_pointwise(const lqf_conv_shape *s) {
            s->pb == 0 && s->pr == 0 && s->group == 1;
 }
 
+static int is_few_channels(const lqf_conv_shape *s);
+
 int64_t lqf_conv_macs(const lqf_conv_shape *s) {
     return (int64_t)s->oh * s->ow * s->cout * (s->cin / s->group) * s->kh * s->kw;
 }
@@ -103,7 +105,7 @@ static int64_t im2col_tile_rows(const lqf_conv_shape *s, int64_t k) {
 }
 
 size_t lqf_conv2d_scratch(const lqf_conv_shape *s) {
-    if (is_depthwise(s) || is_pointwise(s)) return 0;
+    if (is_depthwise(s) || is_pointwise(s) || is_few_channels(s)) return 0;
     int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
     return (size_t)(CONV_SLOTS * im2col_tile_rows(s, k) * k);
 }
@@ -438,6 +440,140 @@ static void conv_general(const lqf_conv_shape *s, const float *x, const float *w
     }
 }
 
+/* ------------------------------------------------------------------ few input channels */
+
+/* Dense convolutions with few input channels (network stems: 3 -> 8..64 channels) run
+ * directly on the NHWC input: an im2col GEMM would have K = 27 and a narrow N, far from
+ * peak. Each step keeps a U x NB block of accumulators (U output pixels x NB blocks of 16
+ * output channels) and, per kernel tap and input channel, broadcasts U inputs against NB
+ * weight vectors. */
+static int is_few_channels(const lqf_conv_shape *s) {
+    return s->group == 1 && s->cin <= 4 && !is_pointwise(s) && s->cout >= 8;
+}
+
+#ifdef __AVX512F__
+static inline __mmask16 tail_mask(int left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
+/* Outputs ox .. ox+U-1 (all taps horizontally inside the input), channels co0 ..
+ * co0+16*NB-1 (the last block masked by mlast). */
+static inline __attribute__((always_inline)) void
+fc_block(const int U, const int NB, const lqf_conv_shape *s, const float *xn, const float *w, const float *b,
+         int ih0, int i0, int i1, int ox, int co0, __mmask16 mlast, float *yrow) {
+    const int Cin = s->cin, Cout = s->cout;
+    __m512 acc[8][4];
+    for (int nb = 0; nb < NB; nb++) {
+        __mmask16 m = nb == NB - 1 ? mlast : (__mmask16)0xFFFF;
+        __m512 bv = b ? _mm512_maskz_loadu_ps(m, b + co0 + 16 * nb) : _mm512_setzero_ps();
+        for (int u = 0; u < U; u++) acc[u][nb] = bv;
+    }
+    const int64_t xstep = (int64_t)s->sw * Cin;
+    for (int i = i0; i < i1; i++) {
+        const float *xrow = xn + (int64_t)(ih0 + i * s->dh) * s->w * Cin;
+        for (int j = 0; j < s->kw; j++) {
+            const float *xp = xrow + (int64_t)(ox * s->sw - s->pl + j * s->dw) * Cin;
+            const float *wt = w + (int64_t)((i * s->kw + j) * Cin) * Cout + co0;
+            for (int ci = 0; ci < Cin; ci++, wt += Cout) {
+                __m512 wv[4];
+                for (int nb = 0; nb < NB; nb++)
+                    wv[nb] = _mm512_maskz_loadu_ps(nb == NB - 1 ? mlast : (__mmask16)0xFFFF, wt + 16 * nb);
+                for (int u = 0; u < U; u++) {
+                    __m512 xb = _mm512_set1_ps(xp[u * xstep + ci]);
+                    for (int nb = 0; nb < NB; nb++) acc[u][nb] = _mm512_fmadd_ps(xb, wv[nb], acc[u][nb]);
+                }
+            }
+        }
+    }
+    for (int u = 0; u < U; u++)
+        for (int nb = 0; nb < NB; nb++)
+            _mm512_mask_storeu_ps(yrow + (int64_t)(ox + u) * Cout + co0 + 16 * nb,
+                                  nb == NB - 1 ? mlast : (__mmask16)0xFFFF, acc[u][nb]);
+}
+
+/* One output pixel with the horizontal taps clipped to the input (image borders). */
+static void fc_pixel(const lqf_conv_shape *s, const float *xn, const float *w, const float *b, int ih0, int i0,
+                     int i1, int ox, float *yrow) {
+    const int Cin = s->cin, Cout = s->cout;
+    int iw0 = ox * s->sw - s->pl, j0 = 0, j1 = s->kw;
+    while (j0 < j1 && iw0 + j0 * s->dw < 0) j0++;
+    while (j1 > j0 && iw0 + (j1 - 1) * s->dw >= s->w) j1--;
+    for (int co = 0; co < Cout; co += 16) {
+        __mmask16 m = tail_mask(Cout - co);
+        __m512 acc = b ? _mm512_maskz_loadu_ps(m, b + co) : _mm512_setzero_ps();
+        for (int i = i0; i < i1; i++)
+            for (int j = j0; j < j1; j++) {
+                const float *xp = xn + ((int64_t)(ih0 + i * s->dh) * s->w + iw0 + j * s->dw) * Cin;
+                const float *wt = w + (int64_t)((i * s->kw + j) * Cin) * Cout + co;
+                for (int ci = 0; ci < Cin; ci++)
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(xp[ci]), _mm512_maskz_loadu_ps(m, wt + (int64_t)ci * Cout),
+                                          acc);
+            }
+        _mm512_mask_storeu_ps(yrow + (int64_t)ox * Cout + co, m, acc);
+    }
+}
+
+/* Interior outputs [oxa, oxb) for channel blocks of NB: U pixels at a time, then singles. */
+static inline __attribute__((always_inline)) void
+fc_span(const int U, const int NB, const lqf_conv_shape *s, const float *xn, const float *w, const float *b, int ih0,
+        int i0, int i1, int oxa, int oxb, int co0, __mmask16 mlast, float *yrow) {
+    int ox = oxa;
+    for (; ox + U <= oxb; ox += U) fc_block(U, NB, s, xn, w, b, ih0, i0, i1, ox, co0, mlast, yrow);
+    for (; ox < oxb; ox++) fc_block(1, NB, s, xn, w, b, ih0, i0, i1, ox, co0, mlast, yrow);
+}
+#endif
+
+static void conv_few_channels(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
+                              const lqf_epilogue *ep, float *y) {
+    const int64_t rows = (int64_t)s->n * s->oh;
+#pragma omp parallel for schedule(dynamic, 2)
+    for (int64_t r = 0; r < rows; r++) {
+        int n = (int)(r / s->oh), oy = (int)(r % s->oh);
+        const float *xn = x + (int64_t)n * s->h * s->w * s->cin;
+        float *yrow = y + r * s->ow * s->cout;
+        int ih0 = oy * s->sh - s->pt, i0 = 0, i1 = s->kh;
+        while (i0 < i1 && ih0 + i0 * s->dh < 0) i0++;
+        while (i1 > i0 && ih0 + (i1 - 1) * s->dh >= s->h) i1--;
+#ifdef __AVX512F__
+        int oxa = (s->pl + s->sw - 1) / s->sw;
+        int last = s->w - 1 - (s->kw - 1) * s->dw + s->pl;
+        int oxb = last < 0 ? 0 : last / s->sw + 1;
+        if (oxb > s->ow) oxb = s->ow;
+        if (oxa > oxb) oxa = oxb;
+        for (int ox = 0; ox < oxa; ox++) fc_pixel(s, xn, w, b, ih0, i0, i1, ox, yrow);
+        for (int co0 = 0; co0 < s->cout; co0 += 64) {
+            int left = s->cout - co0, nb = left >= 64 ? 4 : (left + 15) / 16;
+            __mmask16 ml = tail_mask(left - 16 * (nb - 1));
+            switch (nb) {
+            case 4: fc_span(4, 4, s, xn, w, b, ih0, i0, i1, oxa, oxb, co0, ml, yrow); break;
+            case 3: fc_span(5, 3, s, xn, w, b, ih0, i0, i1, oxa, oxb, co0, ml, yrow); break;
+            case 2: fc_span(8, 2, s, xn, w, b, ih0, i0, i1, oxa, oxb, co0, ml, yrow); break;
+            default: fc_span(8, 1, s, xn, w, b, ih0, i0, i1, oxa, oxb, co0, ml, yrow); break;
+            }
+        }
+        for (int ox = oxb; ox < s->ow; ox++) fc_pixel(s, xn, w, b, ih0, i0, i1, ox, yrow);
+        lqf_epilogue_rows(NULL, ep, r * s->ow, s->ow, s->cout, y);
+#else
+        for (int ox = 0; ox < s->ow; ox++) {
+            float *yo = yrow + (int64_t)ox * s->cout;
+            for (int co = 0; co < s->cout; co++) yo[co] = b ? b[co] : 0.0f;
+            int iw0 = ox * s->sw - s->pl;
+            for (int i = i0; i < i1; i++)
+                for (int j = 0; j < s->kw; j++) {
+                    int iw = iw0 + j * s->dw;
+                    if (iw < 0 || iw >= s->w) continue;
+                    const float *xp = xn + ((int64_t)(ih0 + i * s->dh) * s->w + iw) * s->cin;
+                    const float *wt = w + (int64_t)((i * s->kw + j) * s->cin) * s->cout;
+                    for (int ci = 0; ci < s->cin; ci++)
+#pragma omp simd
+                        for (int co = 0; co < s->cout; co++) yo[co] += xp[ci] * wt[(int64_t)ci * s->cout + co];
+                }
+        }
+        lqf_epilogue_rows(NULL, ep, r * s->ow, s->ow, s->cout, y);
+#endif
+    }
+}
+
 void lqf_conv2d_forward(const lqf_conv_shape *s, const float *x, const float *w_packed,
                         const float *b, const lqf_epilogue *ep, float *y, float *scratch) {
     if ((int64_t)s->n * s->oh * s->ow == 0 || s->cout == 0) return;
@@ -445,6 +581,8 @@ void lqf_conv2d_forward(const lqf_conv_shape *s, const float *x, const float *w_
         conv_pointwise(s, x, w_packed, b, ep, y);
     else if (is_depthwise(s))
         conv_depthwise(s, x, w_packed, b, ep, y);
+    else if (is_few_channels(s))
+        conv_few_channels(s, x, w_packed, b, ep, y);
     else
         conv_general(s, x, w_packed, b, ep, y, scratch);
 }
