@@ -87,6 +87,7 @@ static int node_aliases(const lqf_graph *g, const lqf_node *nd, const lqf_view *
     int ti = nd->in[0];
     if (g->tensors[ti].kind == LQF_T_PARAM || g->tensors[ti].kind == LQF_T_CONST) return 0;
     if (nd->op == LQF_OP_RESHAPE) return view_is_dense(vi) && view_is_dense(vo);
+    if (nd->op == LQF_OP_DROPOUT) return views_same_layout(vi, vo); /* identity at inference */
     if (nd->op == LQF_OP_TRANSPOSE) {
         lqf_view p;
         view_permute(vi, nd->a.transpose.perm, &p);
@@ -484,6 +485,9 @@ lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p) {
             lqf_copy_view(&pv, cbuf(p, t0), vo, y);
             break;
         }
+        case LQF_OP_DROPOUT: /* identity at inference (aliased unless the layouts differ) */
+            if (p->alias[nd->out] < 0) lqf_copy_view(v0, cbuf(p, t0), vo, y);
+            break;
         case LQF_OP_RESHAPE: {
             if (p->alias[nd->out] >= 0) break;
             /* the input in logical order, densely: into y directly when y is dense,
