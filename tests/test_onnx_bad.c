@@ -329,12 +329,75 @@ static void test_real_sizes(void) {
     }
 }
 
+/* random byte corruptions of a small real model: every load either succeeds (and then runs)
+ * or fails with a message naming the file; nothing crashes (run under LQF_SANITIZE too) */
+static void test_mutations(const char *rel, int count, unsigned s) {
+    FILE *f = fopen(tu_shared(rel), "rb");
+    if (!CHECK(f != NULL)) return;
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *orig = malloc(len), *buf = malloc(len);
+    CHECK(fread(orig, 1, len, f) == len);
+    fclose(f);
+    int ok = 0, failed = 0, named = 0;
+    const char *path = tmp_path("mutant.onnx");
+    for (int it = 0; it < count; it++) {
+        memcpy(buf, orig, len);
+        int flips = 1 + it % 8;
+        for (int k = 0; k < flips; k++) {
+            s = s * 1103515245u + 12345u;
+            size_t pos = (s >> 4) % len;
+            s = s * 1103515245u + 12345u;
+            buf[pos] = it % 3 == 0 ? (uint8_t)(s >> 16) : (uint8_t)(buf[pos] ^ (1u << ((s >> 16) & 7)));
+        }
+        write_file(path, buf, len);
+        lqf_net *net = NULL;
+        lqf_status st = lqf_net_load_onnx(path, &net);
+        if (st == LQF_OK) {
+            ok++;
+            if (lqf_net_set_input_size(net, 24, 20) == LQF_OK && lqf_net_num_outputs(net) <= 16) {
+                float in[3 * 24 * 20] = {0};
+                float *outs[16];
+                const float *pin = in;
+                int no = lqf_net_num_outputs(net);
+                for (int i = 0; i < no; i++) {
+                    int64_t d[8];
+                    int nd = lqf_net_output_shape(net, i, 1, d);
+                    size_t n = 1;
+                    for (int k = 0; k < nd; k++) n *= (size_t)d[k];
+                    outs[i] = malloc((n + 1) * sizeof(float));
+                }
+                lqf_net_run(net, 1, &pin, outs);
+                for (int i = 0; i < no; i++) free(outs[i]);
+            }
+            lqf_net_free(net);
+        } else {
+            failed++;
+            named += strstr(lqf_last_error(), "mutant.onnx") != NULL;
+        }
+    }
+    printf("%d mutated copies of %s: %d loaded, %d refused (%d messages name the file)\n", count, rel, ok, failed,
+           named);
+    CHECK(named == failed);
+    free(buf);
+    free(orig);
+    remove(path);
+}
+
 int main(void) {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/lqf_onnx_bad_XXXXXX");
     if (!mkdtemp(g_tmpdir)) return 2;
     test_files();
     test_operators();
     test_real_sizes();
+    const char *fuzz = getenv("LQF_FUZZ_ROUNDS"); /* more rounds by hand, e.g. under LQF_SANITIZE */
+    int rounds = fuzz ? atoi(fuzz) : 1;
+    for (int r = 0; r < rounds; r++) {
+        test_mutations("models/mtcnn/pnet.onnx", 300, 12345u + 77u * (unsigned)r);
+        test_mutations("models/yunet_n_320_320.onnx", 40, 999u + 77u * (unsigned)r);
+        test_mutations("models/mtcnn/onet.onnx", 40, 4242u + 77u * (unsigned)r);
+    }
     const char *names[] = {"empty.onnx", "text.onnx", "trunc.onnx", "corrupt.onnx", "lstm.onnx", "nms.onnx",
                            "domain.onnx", "gather.onnx", "linear.onnx", "ghost.onnx", "badinit.onnx",
                            "bcast.onnx", "good.onnx"};

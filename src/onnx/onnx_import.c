@@ -46,9 +46,15 @@ typedef struct {
     int nv, capv;
     int *hash;          /* open addressing over v, size hcap (power of 2) */
     int hcap;
-    int *uses;          /* per ONNX node: unused */
+    lqf_status err;     /* set with its message by helpers that return NULL for a reason */
     char nodename[256];
 } importer;
+
+/* The failure of a helper that returned NULL/-1: its own error, else out of memory. */
+static lqf_status im_fail(importer *im) {
+    if (im->err != LQF_OK) return im->err;
+    return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+}
 
 static uint32_t hash_str(const char *s) {
     uint32_t h = 2166136261u;
@@ -56,10 +62,27 @@ static uint32_t hash_str(const char *s) {
     return h;
 }
 
+/* Element count; saturates at LQF_ONNX_MAX_NUMEL + 1 so that absurd (corrupt) dims cannot
+ * overflow: callers reject anything above LQF_ONNX_MAX_NUMEL. */
+#define LQF_ONNX_MAX_NUMEL ((int64_t)1 << 31)
 static int64_t numel_of(int ndim, const int64_t *d) {
     int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= d[i];
+    for (int i = 0; i < ndim; i++) {
+        if (d[i] < 0) return LQF_ONNX_MAX_NUMEL + 1;
+        if (d[i] == 0) return 0;
+        if (n > LQF_ONNX_MAX_NUMEL / d[i]) return LQF_ONNX_MAX_NUMEL + 1;
+        n *= d[i];
+    }
     return n;
+}
+
+/* double (an integer constant) -> int64, clamped to +-2^62 (INT64_MAX "to the end" in Slice) */
+static int64_t to_i64(double x) {
+    const double lim = 4611686018427387904.0;
+    if (!(x == x)) return 0;
+    if (x >= lim) return (int64_t)1 << 62;
+    if (x <= -lim) return -((int64_t)1 << 62);
+    return (int64_t)x;
 }
 
 static ival *find_val(importer *im, const char *name) {
@@ -191,6 +214,8 @@ static lqf_status read_tensor(importer *im, const Onnx__TensorProto *t, const ch
         v->dims[i] = t->dims[i];
     }
     int64_t n = numel_of(v->ndim, v->dims);
+    if (n > LQF_ONNX_MAX_NUMEL)
+        return lqf_fail(LQF_ERR_FORMAT, "%s: tensor '%s' is too large (corrupt dims?)", im->path, nm);
     int dt = t->data_type;
     size_t esz;
     switch (dt) {
@@ -279,6 +304,10 @@ static int tensor_of(importer *im, ival *v, lqf_tensor_kind kind) {
 
 /* Define an output value as a new graph activation. */
 static ival *new_act(importer *im, const char *name, int ndim, const int64_t *dims, int batched) {
+    if (numel_of(ndim, dims) > LQF_ONNX_MAX_NUMEL) {
+        im->err = lqf_fail(LQF_ERR_SHAPE, "%s: tensor '%s' would hold more than 2^31 values", im->path, name);
+        return NULL;
+    }
     ival *v = new_val(im, name);
     if (!v) return NULL;
     v->ndim = ndim;
@@ -380,6 +409,7 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
             return NODE_FAIL(LQF_ERR_SHAPE, "%s", "input shapes do not broadcast");
         r.is_int = a->is_int && b->is_int;
         int64_t nr = numel_of(r.ndim, r.dims);
+        if (nr > LQF_ONNX_MAX_NUMEL) return NODE_FAIL(LQF_ERR_SHAPE, "%s", "result too large");
         ALLOC_R(nr);
         for (int64_t i = 0; i < nr; i++) {
             double x = a->val[bcast_index(i, r.ndim, r.dims, a->ndim, a->dims)];
@@ -412,10 +442,11 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
         r.is_int = a->is_int;
         int64_t outer = numel_of(axis, a->dims), inner = numel_of(a->ndim - axis - 1, a->dims + axis + 1);
         int64_t ni = numel_of(ix->ndim, ix->dims), ext = a->dims[axis];
+        if (numel_of(r.ndim, r.dims) > LQF_ONNX_MAX_NUMEL) return NODE_FAIL(LQF_ERR_SHAPE, "%s", "result too large");
         ALLOC_R(outer * ni * inner);
         for (int64_t o = 0; o < outer; o++)
             for (int64_t j = 0; j < ni; j++) {
-                int64_t q = (int64_t)ix->val[j];
+                int64_t q = to_i64(ix->val[j]);
                 if (q < 0) q += ext;
                 if (q < 0 || q >= ext) {
                     free(r.val);
@@ -431,20 +462,24 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
             ns = attr_ints(n, "starts", starts, LQF_MAX_DIMS);
             int ne = attr_ints(n, "ends", ends, LQF_MAX_DIMS);
             int nax = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
-            if (ns < 0 || ne != ns) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "starts/ends missing");
+            if (ns < 0 || ne != ns || ns > LQF_MAX_DIMS || (nax >= 0 && nax != ns))
+                return NODE_FAIL(LQF_ERR_FORMAT, "%s", "starts/ends/axes missing or inconsistent");
             if (nax < 0)
                 for (int i = 0; i < ns; i++) axes[i] = i;
             for (int i = 0; i < ns; i++) steps[i] = 1;
         } else {
             if (nin < 3) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "starts/ends inputs missing");
-            ns = (int)numel_of(in[1]->ndim, in[1]->dims);
-            if (ns > LQF_MAX_DIMS || numel_of(in[2]->ndim, in[2]->dims) != ns)
-                return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad starts/ends");
+            int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
+            if (n1 > LQF_MAX_DIMS || !in[2] || numel_of(in[2]->ndim, in[2]->dims) != n1 ||
+                (nin > 3 && in[3] && numel_of(in[3]->ndim, in[3]->dims) != n1) ||
+                (nin > 4 && in[4] && numel_of(in[4]->ndim, in[4]->dims) != n1))
+                return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad starts/ends/axes/steps");
+            ns = (int)n1;
             for (int i = 0; i < ns; i++) {
-                starts[i] = (int64_t)in[1]->val[i];
-                ends[i] = (int64_t)in[2]->val[i];
-                axes[i] = nin > 3 && in[3] ? (int64_t)in[3]->val[i] : i;
-                steps[i] = nin > 4 && in[4] ? (int64_t)in[4]->val[i] : 1;
+                starts[i] = to_i64(in[1]->val[i]);
+                ends[i] = to_i64(in[2]->val[i]);
+                axes[i] = nin > 3 && in[3] ? to_i64(in[3]->val[i]) : i;
+                steps[i] = nin > 4 && in[4] ? to_i64(in[4]->val[i]) : 1;
             }
         }
         int64_t st[LQF_MAX_DIMS], sp[LQF_MAX_DIMS];
@@ -487,6 +522,9 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
         }
     } else if (!strcmp(op, "Concat")) {
         int axis = norm_axis(attr_i(n, "axis", 0), a->ndim);
+        if (axis < 0 || axis >= a->ndim) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad axis");
+        for (int k = 0; k < nin; k++)
+            if (!in[k]) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "empty input name");
         r = *a;
         r.ctensor = -1;
         r.dims[axis] = 0;
@@ -511,6 +549,12 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
         int np = attr_ints(n, "perm", perm, LQF_MAX_DIMS);
         if (np < 0)
             for (int i = 0; i < a->ndim; i++) perm[i] = a->ndim - 1 - i;
+        else if (np != a->ndim)
+            return NODE_FAIL(LQF_ERR_FORMAT, "%s", "perm does not match the rank");
+        int seen[LQF_MAX_DIMS] = {0};
+        for (int i = 0; i < a->ndim; i++)
+            if (perm[i] < 0 || perm[i] >= a->ndim || seen[perm[i]]++)
+                return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad perm");
         r.ndim = a->ndim;
         r.is_int = a->is_int;
         for (int i = 0; i < a->ndim; i++) r.dims[i] = a->dims[perm[i]];
@@ -536,7 +580,7 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     ival *o = new_val(im, n->output[0]);
     if (!o) {
         free(r.val);
-        return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        return im_fail(im);
     }
     const char *name = o->name;
     *o = r;
@@ -570,10 +614,10 @@ static lqf_status emit_reshape(importer *im, const Onnx__NodeProto *n, int idx, 
                          (long long)numel_of(ndim, dims));
     if (x->tensor < 0) {
         ival *o = new_val(im, n->output[0]);
-        if (!o) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (!o) return im_fail(im);
         int64_t cnt = numel_of(ndim, dims);
         o->val = malloc(((size_t)cnt + 1) * sizeof(double));
-        if (!o->val) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (!o->val) return im_fail(im);
         memcpy(o->val, x->val, (size_t)cnt * sizeof(double));
         o->ndim = ndim;
         for (int i = 0; i < ndim; i++) o->dims[i] = dims[i];
@@ -582,9 +626,9 @@ static lqf_status emit_reshape(importer *im, const Onnx__NodeProto *n, int idx, 
     }
     int xt = x->tensor;
     ival *o = new_act(im, n->output[0], ndim, dims, batched);
-    if (!o) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+    if (!o) return im_fail(im);
     if (lqf_graph_add_node(im->g, LQF_OP_RESHAPE, node_label(im, n, idx), &xt, 1, o->tensor) < 0)
-        return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        return im_fail(im);
     return LQF_OK;
 }
 
@@ -681,7 +725,7 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     if (!wf || !bf) {
         free(wf);
         free(bf);
-        return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        return im_fail(im);
     }
     for (int64_t i = 0; i < wn; i++) wf[i] = (float)w->val[i];
     for (int64_t o = 0; o < O; o++) bf[o] = b ? (float)b->val[o] : 0.0f;
@@ -706,7 +750,7 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     if (wt < 0 || (has_bias && bt < 0)) {
         free(wf);
         free(bf);
-        return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        return im_fail(im);
     }
     lqf_conv_pack_weights(&s, wf, lqf_graph_data(im->g, wt));
     if (has_bias) memcpy(lqf_graph_data(im->g, bt), bf, (size_t)O * sizeof(float));
@@ -715,10 +759,10 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     int64_t od[4] = {x->dims[0], O, oh, ow};
     int xt = x->tensor;
     ival *o = new_act(im, bn ? bn->output[0] : n->output[0], 4, od, x->batched);
-    if (!o) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+    if (!o) return im_fail(im);
     int ins[3] = {xt, wt, bt};
     int nd = lqf_graph_add_node(im->g, LQF_OP_CONV, node_label(im, n, idx), ins, has_bias ? 3 : 2, o->tensor);
-    if (nd < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+    if (nd < 0) return im_fail(im);
     lqf_node *g = &im->g->nodes[nd];
     g->a.conv.kh = s.kh;
     g->a.conv.kw = s.kw;
@@ -749,6 +793,8 @@ static lqf_status resize_factors(importer *im, const Onnx__NodeProto *n, int idx
     } else {
         return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "needs 4 constant scales or sizes");
     }
+    for (int d = 2; d < 4; d++)
+        if (!(f[d] <= 1024.0)) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "scale %g is out of range", f[d]);
     if (f[0] != 1.0 || f[1] != 1.0)
         return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "only spatial (H, W) resizing is supported");
     for (int d = 2; d < 4; d++)
@@ -762,9 +808,9 @@ static lqf_status resize_factors(importer *im, const Onnx__NodeProto *n, int idx
 static lqf_status simple_node(importer *im, const Onnx__NodeProto *n, int idx, lqf_op op, const int *ins, int nin,
                               int ndim, const int64_t *dims, int batched, lqf_node **out) {
     ival *o = new_act(im, n->output[0], ndim, dims, batched);
-    if (!o) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+    if (!o) return im_fail(im);
     int nd = lqf_graph_add_node(im->g, op, node_label(im, n, idx), ins, nin, o->tensor);
-    if (nd < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+    if (nd < 0) return im_fail(im);
     if (out) *out = &im->g->nodes[nd];
     return LQF_OK;
 }
@@ -787,7 +833,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         const Onnx__AttributeProto *a = attr(n, "value");
         if (!a || !a->t) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "only the 'value' tensor form is supported");
         ival *o = new_val(im, n->output[0]);
-        if (!o) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (!o) return im_fail(im);
         return read_tensor(im, a->t, n->output[0], o);
     }
     if (nin < 1 || !in[0]) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "first input missing");
@@ -808,7 +854,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         /* the output name refers to the same value */
         ival *o = new_val(im, n->output[0]);
-        if (!o) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (!o) return im_fail(im);
         ival keep = *find_val(im, n->input[0]);
         const char *name = o->name;
         *o = keep;
@@ -828,7 +874,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
             int neg = -1;
             int64_t known = 1;
             for (int i = 0; i < k; i++) {
-                int64_t d = (int64_t)sh->val[i];
+                int64_t d = to_i64(sh->val[i]);
                 if (d == 0 && !attr_i(n, "allowzero", 0)) {
                     if (i >= x->ndim) return NODE_FAIL(LQF_ERR_SHAPE, "%s", "0 in shape beyond input rank");
                     d = x->dims[i];
@@ -859,10 +905,12 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
             int na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
             if (na < 0 && nin > 1 && in[1]) {
                 if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
-                na = (int)numel_of(in[1]->ndim, in[1]->dims);
-                if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
-                for (int i = 0; i < na; i++) axes[i] = (int64_t)in[1]->val[i];
+                int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
+                if (n1 > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
+                na = (int)n1;
+                for (int i = 0; i < na; i++) axes[i] = to_i64(in[1]->val[i]);
             }
+            if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
             if (op[0] == 'S') { /* Squeeze */
                 char drop[LQF_MAX_DIMS] = {0};
                 if (na < 0) {
@@ -912,7 +960,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
                 return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "parameters must be constants of C values");
             int64_t c = x->dims[1];
             ins[i] = lqf_graph_add_tensor(im->g, in[i]->name, LQF_T_PARAM, 1, &c, 0);
-            if (ins[i] < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+            if (ins[i] < 0) return im_fail(im);
             store_const(in[i], 1, &c, lqf_graph_data(im->g, ins[i]));
         }
         lqf_node *g;
@@ -944,7 +992,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         }
         if (!ok) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "slope must be shared or per channel (axis 1)");
         int st_ = lqf_graph_add_tensor(im->g, s->name, LQF_T_PARAM, 1, &ns, 0);
-        if (st_ < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (st_ < 0) return im_fail(im);
         store_const(s, 1, &ns, lqf_graph_data(im->g, st_));
         int ins[2] = {xt, st_};
         return simple_node(im, n, idx, LQF_OP_PRELU, ins, 2, ond, od, x->batched, NULL);
@@ -959,7 +1007,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         if (batched && ((x->tensor >= 0 && x->batched && x->ndim != ond) || (y->tensor >= 0 && y->batched && y->ndim != ond)))
             im->batch_ok = 0;
         int ins[2] = {tensor_of(im, x, LQF_T_CONST), tensor_of(im, y, LQF_T_CONST)};
-        if (ins[0] < 0 || ins[1] < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (ins[0] < 0 || ins[1] < 0) return im_fail(im);
         lqf_op o = op[0] == 'A' ? LQF_OP_ADD : op[0] == 'S' ? LQF_OP_SUB : op[0] == 'M' ? LQF_OP_MUL : LQF_OP_DIV;
         return simple_node(im, n, idx, o, ins, 2, ond, od, batched, NULL);
     }
@@ -1107,7 +1155,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
             od[axis] += v->dims[axis];
             if (v->tensor >= 0 && v->batched) batched = 1;
             ins[i] = tensor_of(im, v, LQF_T_CONST);
-            if (ins[i] < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+            if (ins[i] < 0) return im_fail(im);
         }
         for (int i = 0; i < nin; i++)
             if (batched && !(in[i]->tensor >= 0 && in[i]->batched)) im->batch_ok = 0;
@@ -1130,7 +1178,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         int ins[3], cnt = 2;
         ins[0] = xt;
         ins[1] = lqf_graph_add_tensor(im->g, b->name, LQF_T_PARAM, 2, b->dims, 0);
-        if (ins[1] < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+        if (ins[1] < 0) return im_fail(im);
         store_const(b, 2, b->dims, lqf_graph_data(im->g, ins[1]));
         if (c) {
             if (c->tensor >= 0 || c->ndim > 2) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "C must be a constant");
@@ -1140,7 +1188,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
                 return NODE_FAIL(LQF_ERR_SHAPE, "%s", "C does not broadcast to the output");
             if (c->ndim == 2 && c->dims[0] != 1 && x->batched) im->batch_ok = 0;
             ins[2] = lqf_graph_add_tensor(im->g, c->name, LQF_T_PARAM, c->ndim, c->dims, 0);
-            if (ins[2] < 0) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", im->path);
+            if (ins[2] < 0) return im_fail(im);
             store_const(c, c->ndim, c->dims, lqf_graph_data(im->g, ins[2]));
             cnt = 3;
         }
@@ -1176,8 +1224,9 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         int na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
         if (na < 0 && nin > 1 && in[1]) {
             if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
-            na = (int)numel_of(in[1]->ndim, in[1]->dims);
-            for (int i = 0; i < na && i < LQF_MAX_DIMS; i++) axes[i] = (int64_t)in[1]->val[i];
+            int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
+            na = n1 > LQF_MAX_DIMS ? LQF_MAX_DIMS + 1 : (int)n1;
+            for (int i = 0; i < na && i < LQF_MAX_DIMS; i++) axes[i] = to_i64(in[1]->val[i]);
         }
         if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
         if (na < 0) {
@@ -1220,7 +1269,7 @@ static int count_uses(const Onnx__GraphProto *gp, const char *name) {
         for (size_t j = 0; j < gp->node[i]->n_input; j++)
             if (gp->node[i]->input[j] && !strcmp(gp->node[i]->input[j], name)) c++;
     for (size_t i = 0; i < gp->n_output; i++)
-        if (!strcmp(gp->output[i]->name, name)) c++;
+        if (gp->output[i]->name && !strcmp(gp->output[i]->name, name)) c++;
     return c;
 }
 
@@ -1276,6 +1325,27 @@ lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, con
     }
     if (im.opset == 0) im.opset = 9;
     lqf_status st = LQF_OK;
+
+    /* 0. names the importer relies on are present */
+    for (size_t i = 0; i < gp->n_input + gp->n_output; i++) {
+        const Onnx__ValueInfoProto *v = i < gp->n_input ? gp->input[i] : gp->output[i - gp->n_input];
+        if (!v->name || !*v->name) {
+            st = lqf_fail(LQF_ERR_FORMAT, "%s: not a valid ONNX model (a graph %s has no name)", path,
+                          i < gp->n_input ? "input" : "output");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *n = gp->node[i];
+        int bad = n->n_output == 0;
+        for (size_t j = 0; j < n->n_input; j++) bad |= !n->input[j];
+        for (size_t j = 0; j < n->n_output; j++) bad |= !n->output[j];
+        if (bad) {
+            st = lqf_fail(LQF_ERR_FORMAT, "%s: not a valid ONNX model (node #%d has missing input/output names)", path,
+                          (int)i);
+            goto fail;
+        }
+    }
 
     /* 1. every operator is known before anything is built */
     for (size_t i = 0; i < gp->n_node; i++) {
@@ -1345,6 +1415,11 @@ lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, con
             int fixed = dd->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dd->dim_value > 0;
             dims[d] = d == 0 ? 1 : fixed ? dd->dim_value : LQF_ONNX_DEFAULT_DIM;
             if (d > 0 && !fixed && im.g->n_inputs == 0 && open_dims) *open_dims |= 1u << d;
+            if (fixed && dd->dim_value > (1 << 20)) {
+                st = lqf_fail(LQF_ERR_UNSUPPORTED, "%s: input '%s' dim %d is %lld (too large)", path, vi->name, d,
+                              (long long)dd->dim_value);
+                goto fail;
+            }
             if (d == 0 && fixed && dd->dim_value != 1) {
                 st = lqf_fail(LQF_ERR_UNSUPPORTED, "%s: input '%s' has a fixed batch of %lld (only 1 or symbolic)", path,
                               vi->name, (long long)dd->dim_value);
