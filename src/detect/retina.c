@@ -85,28 +85,7 @@ lqf_status lqf_retina_decode(const float *loc, const float *conf, const float *l
         }
         j++;
     }
-    int nk = lqf_nms(boxes, scores, ncand, score_thr, nms_thr, top_k, keep);
-    lqf_status st = LQF_OK;
-    if (nk < 0) {
-        st = lqf_fail(LQF_ERR_NOMEM, "retinaface decode: out of memory in NMS");
-    } else if (nk > 0) {
-        lqf_face *f = malloc(sizeof(lqf_face) * (size_t)nk);
-        if (!f) {
-            st = lqf_fail(LQF_ERR_NOMEM, "retinaface decode: out of memory (%d faces)", nk);
-        } else {
-            for (int i = 0; i < nk; i++) {
-                const float *b = boxes + 4 * (size_t)keep[i];
-                f[i].x1 = b[0] / scale;
-                f[i].y1 = b[1] / scale;
-                f[i].x2 = (b[0] + b[2]) / scale;
-                f[i].y2 = (b[1] + b[3]) / scale;
-                f[i].score = scores[keep[i]];
-                for (int q = 0; q < 10; q++) f[i].landmarks[q] = lms[10 * (size_t)keep[i] + q] / scale;
-            }
-            *faces = f;
-            *n = nk;
-        }
-    }
+    lqf_status st = lqf_nms_faces(boxes, scores, lms, ncand, score_thr, nms_thr, top_k, scale, keep, faces, n);
     free(priors);
     free(boxes);
     free(keep);

@@ -81,6 +81,27 @@ int lqf_nms(const float *boxes, const float *scores, int n, float score_thr, flo
     return nk;
 }
 
+lqf_status lqf_nms_faces(const float *boxes, const float *scores, const float *lms, int n, float score_thr,
+                         float nms_thr, int top_k, float scale, int *keep, lqf_face **faces, int *nf) {
+    int nk = lqf_nms(boxes, scores, n, score_thr, nms_thr, top_k, keep);
+    if (nk < 0) return lqf_fail(LQF_ERR_NOMEM, "detect: out of memory in NMS (%d candidates)", n);
+    if (nk == 0) return LQF_OK;
+    lqf_face *f = malloc(sizeof(lqf_face) * (size_t)nk);
+    if (!f) return lqf_fail(LQF_ERR_NOMEM, "detect: out of memory (%d faces)", nk);
+    for (int i = 0; i < nk; i++) {
+        const float *b = boxes + 4 * (size_t)keep[i];
+        f[i].x1 = b[0] / scale;
+        f[i].y1 = b[1] / scale;
+        f[i].x2 = (b[0] + b[2]) / scale;
+        f[i].y2 = (b[1] + b[3]) / scale;
+        f[i].score = scores[keep[i]];
+        for (int p = 0; p < 10; p++) f[i].landmarks[p] = lms[10 * (size_t)keep[i] + p] / scale;
+    }
+    *faces = f;
+    *nf = nk;
+    return LQF_OK;
+}
+
 /* ------------------------------------------------------------------ YuNet decode */
 static const int yunet_strides[3] = {8, 16, 32};
 
@@ -139,28 +160,7 @@ lqf_status lqf_yunet_decode(const float *const outs[12], int S, float score_thr,
             j++;
         }
     }
-    int nk = lqf_nms(boxes, scores, ncand, score_thr, nms_thr, top_k, keep);
-    lqf_status st = LQF_OK;
-    if (nk < 0) {
-        st = lqf_fail(LQF_ERR_NOMEM, "yunet decode: out of memory in NMS");
-    } else if (nk > 0) {
-        lqf_face *f = malloc(sizeof(lqf_face) * (size_t)nk);
-        if (!f) {
-            st = lqf_fail(LQF_ERR_NOMEM, "yunet decode: out of memory (%d faces)", nk);
-        } else {
-            for (int i = 0; i < nk; i++) {
-                const float *b = boxes + 4 * (size_t)keep[i];
-                f[i].x1 = b[0] / scale;
-                f[i].y1 = b[1] / scale;
-                f[i].x2 = (b[0] + b[2]) / scale;
-                f[i].y2 = (b[1] + b[3]) / scale;
-                f[i].score = scores[keep[i]];
-                for (int p = 0; p < 10; p++) f[i].landmarks[p] = lms[10 * (size_t)keep[i] + p] / scale;
-            }
-            *faces = f;
-            *n = nk;
-        }
-    }
+    lqf_status st = lqf_nms_faces(boxes, scores, lms, ncand, score_thr, nms_thr, top_k, scale, keep, faces, n);
     free(boxes);
     free(keep);
     return st;

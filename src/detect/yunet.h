@@ -38,6 +38,12 @@ lqf_status lqf_letterbox_strided(const lqf_image *img, int S, lqf_channel_order 
 int lqf_nms(const float *boxes, const float *scores, int n, float score_thr, float nms_thr, int top_k,
             int *keep);
 
+/* lqf_nms over n candidates (boxes (n,4) x,y,w,h, scores (n), landmarks lms (n,10), all in
+ * network input pixels), then the kept ones as faces in image pixels (divided by scale):
+ * *faces malloc'd (left NULL, *nf untouched when none is kept). keep: scratch of n ints. */
+lqf_status lqf_nms_faces(const float *boxes, const float *scores, const float *lms, int n, float score_thr,
+                         float nms_thr, int top_k, float scale, int *keep, lqf_face **faces, int *nf);
+
 /* Decode the 12 raw YuNet outputs of one SxS image, in the ONNX file's order:
  * outs[0..2] cls_8/16/32 (N_s), outs[3..5] obj (N_s), outs[6..8] bbox (N_s,4),
  * outs[9..11] kps (N_s,10), N_s = (S/s)^2 for strides s = 8,16,32, rows row-major over the
