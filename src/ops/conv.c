@@ -27,10 +27,20 @@
  * shape and does not depend on the thread count. */
 #define IM2COL_BUDGET_DEFAULT (1 << 16)
 #define CONV_SLOTS 8
+/* Multiply-adds below which a convolution runs on the calling thread alone: a parallel
+ * region costs microseconds when the machine is idle and a scheduler quantum when another
+ * process holds a core, more than tiny layers (batch 1, 7x7 maps) take. */
+#define PAR_MIN_MACS_DEFAULT (1 << 20)
+#define PAR_MIN_MACS_DW_DEFAULT (1 << 18)
+static int64_t par_min_macs = PAR_MIN_MACS_DEFAULT, par_min_macs_dw = PAR_MIN_MACS_DW_DEFAULT;
+#define PAR_MIN_MACS par_min_macs
+#define PAR_MIN_MACS_DW par_min_macs_dw
 static int64_t im2col_budget = IM2COL_BUDGET_DEFAULT;
 
 void lqf_conv_set_im2col_budget(int64_t floats) {
     im2col_budget = floats > 0 ? floats : IM2COL_BUDGET_DEFAULT;
+    par_min_macs = floats > 0 ? 0 : PAR_MIN_MACS_DEFAULT;
+    par_min_macs_dw = floats > 0 ? 0 : PAR_MIN_MACS_DW_DEFAULT;
 }
 
 void lqf_conv_shape_init(lqf_conv_shape *s) {
@@ -131,7 +141,7 @@ static void conv_pointwise(const lqf_conv_shape *s, const float *x, const float 
     const int nth = omp_get_max_threads();
     const int64_t tile = balanced_tile(m, nth, 1024);
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel for schedule(dynamic, 1) if (ntiles > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (ntiles > 1 && m * s->cin * s->cout >= PAR_MIN_MACS)
     for (int64_t t = 0; t < ntiles; t++) {
         int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
         lqf_sgemm(0, 0, nr, s->cout, s->cin, 1.0f, x + r0 * s->cin, s->cin, w, s->cout, 0.0f,
@@ -367,7 +377,7 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
 static void conv_depthwise(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                            const lqf_epilogue *ep, float *y) {
     int64_t rows = (int64_t)s->n * s->oh;
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (lqf_conv_macs(s) * s->n >= PAR_MIN_MACS_DW)
     for (int64_t r = 0; r < rows; r++) dw_row(s, x, w, b, ep, (int)(r / s->oh), (int)(r % s->oh), y);
 }
 
@@ -424,7 +434,7 @@ static void conv_general(const lqf_conv_shape *s, const float *x, const float *w
     if (nth > CONV_SLOTS) nth = CONV_SLOTS;
     const int64_t tile = balanced_tile(m, nth, tmax);
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel num_threads(nth) if (ntiles > 1)
+#pragma omp parallel num_threads(nth) if (ntiles > 1 && lqf_conv_macs(s) * s->n >= PAR_MIN_MACS)
     {
         float *slot = col + (size_t)omp_get_thread_num() * tmax * k;
 #pragma omp for schedule(dynamic, 1)
@@ -526,7 +536,7 @@ fc_span(const int U, const int NB, const lqf_conv_shape *s, const float *xn, con
 static void conv_few_channels(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                               const lqf_epilogue *ep, float *y) {
     const int64_t rows = (int64_t)s->n * s->oh;
-#pragma omp parallel for schedule(dynamic, 2)
+#pragma omp parallel for schedule(dynamic, 2) if (lqf_conv_macs(s) * s->n >= PAR_MIN_MACS)
     for (int64_t r = 0; r < rows; r++) {
         int n = (int)(r / s->oh), oy = (int)(r % s->oh);
         const float *xn = x + (int64_t)n * s->h * s->w * s->cin;

@@ -17,8 +17,9 @@ void lqf_epilogue_rows(const float *b, const lqf_epilogue *ep, int64_t row0, int
 /* 1 when bias, activation and residual are all absent (nothing to do after a product). */
 int lqf_epilogue_is_identity(const float *b, const lqf_epilogue *ep);
 
-/* Test hook: floats of im2col scratch per tile (<= 0 restores the default, 4 MB). Set it
- * before calling lqf_conv2d_scratch; a small value forces many tiles. */
+/* Test hook: floats of im2col scratch per tile (<= 0 restores the defaults). Set it before
+ * calling lqf_conv2d_scratch; a small value forces many tiles and also makes every
+ * convolution, however small, run its threaded code. */
 void lqf_conv_set_im2col_budget(int64_t floats);
 
 /* A loop nest equivalent to an elementwise walk over `nview` views with the same logical

@@ -30,7 +30,7 @@ void lqf_pool_shape_init(lqf_pool_shape *s) {
 void lqf_maxpool_forward(const lqf_pool_shape *s, const float *x, float *y) {
     const int C = s->c;
     int64_t rows = (int64_t)s->n * s->oh;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * s->ow * C >= 32768)
     for (int64_t r = 0; r < rows; r++) {
         int n = (int)(r / s->oh), oy = (int)(r % s->oh);
         int ih0 = oy * s->sh - s->pt;
@@ -59,7 +59,7 @@ void lqf_maxpool_forward(const lqf_pool_shape *s, const float *x, float *y) {
 void lqf_resize_nearest(int n, int h, int w, int c, int sh, int sw, const float *x, float *y) {
     int oh = h * sh, ow = w * sw;
     int64_t rows = (int64_t)n * oh;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * ow * c >= 32768)
     for (int64_t r = 0; r < rows; r++) {
         int b = (int)(r / oh), oy = (int)(r % oh);
         const float *xr = x + ((size_t)b * h + oy / sh) * w * c;
