@@ -447,17 +447,20 @@ static void time_warp(void) {
     for (int m = 0; m < 2; m++) {
         lqf_aro_warp_shape s = {N, H, W, C, m ? LQF_ARO_WARP_CORRECTED : LQF_ARO_WARP_REFERENCE};
         float *scratch = malloc(sizeof(float) * lqf_aro_warp_scratch(&s));
-        double t0 = omp_get_wtime();
-        lqf_aro_warp_forward(&s, img, p, out, scratch);
-        double t1 = omp_get_wtime();
-        lqf_aro_warp_backward(&s, img, p, out, NULL, dp, scratch);
-        double t2 = omp_get_wtime();
-        lqf_aro_warp_backward(&s, img, p, out, d, dp, scratch);
-        double t3 = omp_get_wtime();
-        printf("     timing %s warp, batch %d 112x112x3, %d threads: forward %.2f ms, backward d/dparams %.2f ms, "
-               "backward d/dparams+d/dimage %.2f ms\n",
-               m ? "corrected" : "reference", N, omp_get_max_threads(), 1e3 * (t1 - t0), 1e3 * (t2 - t1),
-               1e3 * (t3 - t2));
+        double best[3] = {1e30, 1e30, 1e30}; /* best of 3: the machine is shared */
+        for (int it = 0; it < 3; it++) {
+            double t0 = omp_get_wtime();
+            lqf_aro_warp_forward(&s, img, p, out, scratch);
+            double t1 = omp_get_wtime();
+            lqf_aro_warp_backward(&s, img, p, out, NULL, dp, scratch);
+            double t2 = omp_get_wtime();
+            lqf_aro_warp_backward(&s, img, p, out, d, dp, scratch);
+            double t3 = omp_get_wtime();
+            best[0] = fmin(best[0], t1 - t0), best[1] = fmin(best[1], t2 - t1), best[2] = fmin(best[2], t3 - t2);
+        }
+        printf("     timing %s warp, batch %d 112x112x3, %d threads (best of 3): forward %.2f ms, backward "
+               "d/dparams %.2f ms, backward d/dparams+d/dimage %.2f ms\n",
+               m ? "corrected" : "reference", N, omp_get_max_threads(), 1e3 * best[0], 1e3 * best[1], 1e3 * best[2]);
         free(scratch);
     }
     free(img), free(out), free(d);
