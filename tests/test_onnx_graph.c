@@ -1,7 +1,8 @@
 /*
  * test_onnx_graph.c — a graph built through the graph.h builder calls (the way lqface's own
  * backbones are built, not imported): Conv → BatchNorm → PRelu → depthwise Conv → BatchNorm
- * → Add(residual) → Relu, at batch 3. The unoptimised graph (BatchNorm run as its own node)
+ * → Add(residual) → Relu, at batch 3, with the residual either the PRelu output or a 1x1
+ * shortcut convolution placed after the main branch (as PyTorch exports IResNet). The unoptimised graph (BatchNorm run as its own node)
  * and the optimised graph (BatchNorm folded into the packed weights by lqf_graph_optimize,
  * PRelu and the residual Add fused into the convolutions) are both compared with a direct
  * double-precision evaluation of the same layers written here from their definitions.
@@ -23,7 +24,7 @@ static double frand(unsigned *s) {
 }
 
 typedef struct {
-    float w1[O * C * 9], w2[O * 9], b2[O];
+    float w1[O * C * 9], w2[O * 9], b2[O], w3[O * C], b3[O];
     float g1[O], be1[O], m1[O], v1[O], g2[O], be2[O], m2[O], v2[O], slope[O];
 } weights;
 
@@ -104,14 +105,34 @@ static void add_bn(lqf_graph *g, const char *name, int x, const float *ga, const
     g->nodes[nd].a.bn.momentum = 0.9f;
 }
 
-static lqf_graph *build(const weights *w) {
+/* 1x1 convolution with bias (a shortcut branch), as add_conv but kernel 1 and no padding */
+static void add_conv1x1(lqf_graph *g, int x, const float *w_oihw, const float *bias, int out) {
+    lqf_conv_shape s = {.n = 1, .h = H, .w = W, .cin = C, .cout = O, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
+                        .dh = 1, .dw = 1, .group = 1};
+    lqf_conv_shape_init(&s);
+    int64_t pn = (int64_t)lqf_conv_weight_size(&s);
+    int wt = lqf_graph_add_tensor(g, "sc.w", LQF_T_PARAM, 1, &pn, 0);
+    lqf_conv_pack_weights(&s, w_oihw, lqf_graph_data(g, wt));
+    int in[3] = {x, wt, add_param(g, "sc.b", bias, O)};
+    int nd = lqf_graph_add_node(g, LQF_OP_CONV, "shortcut", in, 3, out);
+    lqf_node *n = &g->nodes[nd];
+    n->a.conv.kh = n->a.conv.kw = 1;
+    n->a.conv.sh = n->a.conv.sw = 1;
+    n->a.conv.dh = n->a.conv.dw = 1;
+    n->a.conv.group = 1;
+}
+
+/* shortcut = 0: residual is the PRelu output (computed before the second conv);
+ * shortcut = 1: residual is a 1x1 conv of the input added to the graph AFTER the second
+ * conv's BatchNorm (the order PyTorch exports IResNet's downsample branch in). */
+static lqf_graph *build(const weights *w, int shortcut) {
     lqf_graph *g = lqf_graph_new();
     int64_t xd[4] = {1, C, H, W}, ad[4] = {1, O, H, W};
     int x = lqf_graph_add_tensor(g, "x", LQF_T_INPUT, 4, xd, 1);
     g->inputs[g->n_inputs++] = x;
-    const char *names[] = {"c1", "n1", "p1", "c2", "n2", "sum", "y"};
-    int t[7];
-    for (int k = 0; k < 7; k++) t[k] = lqf_graph_add_tensor(g, names[k], LQF_T_ACT, 4, ad, 1);
+    const char *names[] = {"c1", "n1", "p1", "c2", "n2", "sum", "y", "sc"};
+    int t[8];
+    for (int k = 0; k < 8; k++) t[k] = lqf_graph_add_tensor(g, names[k], LQF_T_ACT, 4, ad, 1);
     add_conv(g, "conv1", x, C, w->w1, NULL, 1, t[0]);
     add_bn(g, "bn1", t[0], w->g1, w->be1, w->m1, w->v1, t[1]);
     int sl = add_param(g, "slope", w->slope, O);
@@ -119,7 +140,8 @@ static lqf_graph *build(const weights *w) {
     lqf_graph_add_node(g, LQF_OP_PRELU, "prelu1", pin, 2, t[2]);
     add_conv(g, "dw2", t[2], O, w->w2, w->b2, O, t[3]);
     add_bn(g, "bn2", t[3], w->g2, w->be2, w->m2, w->v2, t[4]);
-    int ain[2] = {t[4], t[2]};
+    if (shortcut) add_conv1x1(g, x, w->w3, w->b3, t[7]);
+    int ain[2] = {t[4], shortcut ? t[7] : t[2]};
     lqf_graph_add_node(g, LQF_OP_ADD, "add", ain, 2, t[5]);
     lqf_graph_add_node(g, LQF_OP_RELU, "relu", &t[5], 1, t[6]);
     g->outputs[g->n_outputs++] = t[6];
@@ -142,7 +164,9 @@ int main(void) {
         w.m2[o] = (float)(0.2 * frand(&seed));
         w.v2[o] = (float)(1 + 0.5 * frand(&seed));
         w.slope[o] = (float)(0.25 * (1 + frand(&seed)));
+        w.b3[o] = (float)(0.2 * frand(&seed));
     }
+    for (int i = 0; i < O * C; i++) w.w3[i] = (float)(0.4 * frand(&seed));
     size_t nx = (size_t)N * C * H * W, ny = (size_t)N * O * H * W;
     float *x = malloc(nx * sizeof(float));
     double *xd = malloc(nx * sizeof(double)), *a = malloc(ny * sizeof(double)), *b = malloc(ny * sizeof(double));
@@ -159,15 +183,24 @@ int main(void) {
             }
     conv_ref(a, O, w.w2, w.b2, O, b);
     bn_ref(b, w.g2, w.be2, w.m2, w.v2);
-    float *ref = malloc(ny * sizeof(float));
+    float *ref = malloc(ny * sizeof(float)), *ref_sc = malloc(ny * sizeof(float));
     for (size_t i = 0; i < ny; i++) {
         double s = b[i] + a[i];
         ref[i] = (float)(s > 0 ? s : 0);
     }
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int k = 0; k < H * W; k++) {
+                double s = w.b3[o];
+                for (int c = 0; c < C; c++) s += w.w3[o * C + c] * xd[(n * C + c) * H * W + k];
+                s += b[(n * O + o) * H * W + k];
+                ref_sc[(n * O + o) * H * W + k] = (float)(s > 0 ? s : 0);
+            }
 
-    for (int opt = 0; opt < 2; opt++) {
+    for (int run = 0; run < 4; run++) {
+        int opt = run & 1, shortcut = run >> 1;
         lqf_net *net = NULL;
-        CHECK(lqf_net_from_graph(build(&w), opt, &net) == LQF_OK);
+        CHECK(lqf_net_from_graph(build(&w, shortcut), opt, &net) == LQF_OK);
         const lqf_graph *g = lqf_net_graph(net);
         int bn = 0, fused_act = 0, fused_res = 0;
         for (int i = 0; i < g->n_nodes; i++) {
@@ -177,17 +210,19 @@ int main(void) {
                 fused_res += g->nodes[i].a.conv.residual >= 0;
             }
         }
-        printf("%s graph: %d nodes, %d BatchNorm, %d PRelu fused, %d residual fused\n", opt ? "optimised" : "plain",
-               g->n_nodes, bn, fused_act, fused_res);
-        if (opt) CHECK(g->n_nodes == 3 && bn == 0 && fused_act == 1 && fused_res == 1);
-        else CHECK(g->n_nodes == 7 && bn == 2);
+        printf("%s graph%s: %d nodes, %d BatchNorm, %d PRelu fused, %d residual fused\n", opt ? "optimised" : "plain",
+               shortcut ? " with a later shortcut conv" : "", g->n_nodes, bn, fused_act, fused_res);
+        if (opt) CHECK(g->n_nodes == 3 + shortcut && bn == 0 && fused_act == 1 && fused_res == 1);
+        else CHECK(g->n_nodes == 7 + shortcut && bn == 2);
         float *y = malloc(ny * sizeof(float));
         CHECK(lqf_net_run(net, N, (const float *const *)&x, &y) == LQF_OK);
-        tu_close(opt ? "optimised graph vs direct double evaluation" : "plain graph vs direct double evaluation", y,
-                 ref, ny, 1e-5, 1e-5);
+        char label[128];
+        snprintf(label, sizeof label, "%s graph%s vs direct double evaluation", opt ? "optimised" : "plain",
+                 shortcut ? " (shortcut conv)" : "");
+        tu_close(label, y, shortcut ? ref_sc : ref, ny, 1e-5, 1e-5);
         lqf_net_stats st;
         lqf_net_get_stats(net, &st);
-        CHECK(st.macs == (int64_t)H * W * O * (C * 9 + 9));
+        CHECK(st.macs == (int64_t)H * W * O * (C * 9 + 9 + shortcut * C));
         free(y);
         lqf_net_free(net);
     }
@@ -213,5 +248,6 @@ int main(void) {
     free(a);
     free(b);
     free(ref);
+    free(ref_sc);
     return tu_finish("test_onnx_graph");
 }

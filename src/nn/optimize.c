@@ -3,9 +3,9 @@
  * a convolution is folded into the convolution's weights and bias; a Relu/PRelu/LeakyRelu/
  * Sigmoid that is the only reader of a convolution's output becomes the convolution's
  * epilogue activation; an Add whose one operand is a convolution output read only there
- * and whose other operand has the same shape and layout (and is computed before that
- * convolution) becomes the convolution's residual (added after the activation, the ops.h
- * epilogue order); nodes whose result nobody reads are dropped. The node list stays in
+ * and whose other operand has the same shape and layout becomes the convolution's residual
+ * (added after the activation, the ops.h epilogue order; when the residual is computed
+ * after the convolution, the convolution moves to the Add's place); nodes whose result nobody reads are dropped. The node list stays in
  * topological order; tensors that lose their producer are simply left unused.
  */
 #include "nn/graph.h"
@@ -153,11 +153,23 @@ lqf_status lqf_graph_optimize(lqf_graph *g) {
                 if (dead[c] || cn->op != LQF_OP_CONV || cn->a.conv.residual >= 0 || readers[x] != 1) continue;
                 const lqf_tensor *tr = &g->tensors[r], *tx = &g->tensors[x];
                 if (!same_dims(tx, tr) || !same_dims(tx, &g->tensors[n->out]) || !tx->nhwc) continue;
-                /* the residual must exist when the convolution runs */
-                if (tr->kind == LQF_T_ACT && (tr->producer < 0 || tr->producer >= c)) continue;
+                if (tr->kind == LQF_T_ACT && tr->producer < 0) continue;
                 cn->a.conv.residual = r;
-                take_output(g, c, i);
-                dead[i] = 1;
+                if (tr->kind == LQF_T_ACT && tr->producer >= c) {
+                    /* the residual is computed after the convolution (a shortcut branch
+                     * exported later): run the convolution in the Add's place instead; its
+                     * inputs exist there already and only the Add read its output */
+                    lqf_node moved = *cn;
+                    moved.out = n->out;
+                    cn->name = NULL;
+                    free(n->name);
+                    g->nodes[i] = moved;
+                    g->tensors[moved.out].producer = i;
+                    dead[c] = 1;
+                } else {
+                    take_output(g, c, i);
+                    dead[i] = 1;
+                }
                 break;
             }
         }
