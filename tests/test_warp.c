@@ -334,6 +334,121 @@ static void test_clip(void) {
     free(cfg), free(p0), free(grad), free(eta), free(ref), free(fix);
 }
 
+/* ------------------------------------------------------------------ the wired search */
+/* closed-form loss of ref_warp.py: L = 0.5*sum((warped - T)^2), dL/dwarped = warped - T */
+typedef struct {
+    const float *T;
+    size_t sample;
+    int calls, fail_at;
+} toy_loss;
+
+static lqf_status toy_grad(void *ctx, int n, const float *warped, float *dwarped) {
+    toy_loss *t = ctx;
+    if (++t->calls == t->fail_at) return lqf_fail(LQF_ERR_NUMERIC, "toy loss: not finite");
+    for (size_t i = 0; i < (size_t)n * t->sample; i++) dwarped[i] = warped[i] - t->T[i];
+    return LQF_OK;
+}
+
+static void test_search(void) {
+    float *cfg = load("adv.cfg", 3);
+    if (!cfg) return;
+    const int B = (int)cfg[0], K = (int)cfg[1], H = 112, W = 112, C = 3;
+    const size_t nimg = (size_t)B * H * W * C;
+    float *p0 = load("adv.p0", B * 4), *img = load_face(B, H, W, C), *T = malloc(sizeof(float) * nimg);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                for (int c = 0; c < C; c++)
+                    T[(((size_t)b * H + i) * W + j) * C + c] = (float)(0.5 * sin(0.05 * i + 0.07 * j + c + b));
+    const char *mname[2] = {"ref", "fix"};
+    for (int m = 0; m < 2 && p0 && img; m++) {
+        char f[64], what[80];
+        snprintf(f, sizeof f, "adv_%s.p", mname[m]);
+        float *rp = load(f, K * B * 4);
+        snprintf(f, sizeof f, "adv_%s.dp", mname[m]);
+        float *rdp = load(f, K * B * 4);
+        if (!rp || !rdp) {
+            free(rp), free(rdp);
+            continue;
+        }
+        lqf_aro_config c;
+        lqf_aro_config_preset(&c, m ? LQF_ARO_PRESET_FIXED : LQF_ARO_PRESET_REFERENCE);
+        c.eta_s = c.eta_theta = c.eta_t = cfg[2];
+        lqf_aro_warp_shape s = {B, H, W, C, c.warp};
+        float *scratch = malloc(sizeof(float) * lqf_aro_search_scratch(&s));
+        float *warped = malloc(sizeof(float) * nimg), *dw = malloc(sizeof(float) * nimg), p[16], dp[16];
+        toy_loss t = {T, (size_t)H * W * C, 0, 0};
+        int exact = 1;
+        for (int k = 1; k <= K; k++) {
+            /* gradient at torch's parameters of step k-1 */
+            const float *pk = k == 1 ? p0 : rp + (size_t)(k - 2) * B * 4;
+            lqf_aro_warp_forward(&s, img, pk, warped, scratch);
+            toy_grad(&t, B, warped, dw);
+            lqf_aro_warp_backward(&s, img, pk, dw, NULL, dp, scratch);
+            snprintf(what, sizeof what, "search %s step %d dL/dp", mname[m], k);
+            cmp(what, dp, rdp + (size_t)(k - 1) * B * 4, B * 4);
+            /* the whole search with k steps lands on torch's parameters, bit for bit */
+            c.k = k;
+            t.calls = 0;
+            CHECK(lqf_aro_search(&c, &s, img, p0, toy_grad, &t, p, warped, scratch) == LQF_OK && t.calls == k);
+            exact &= memcmp(p, rp + (size_t)(k - 1) * B * 4, sizeof(float) * B * 4) == 0;
+        }
+        printf("%s search %s preset, %d steps x %d samples: parameters %s\n", exact ? "ok  " : "FAIL",
+               m ? "fixed" : "reference", K, B, exact ? "bit-identical to torch" : "differ from torch");
+        CHECK(exact);
+        /* the callback's failure comes back with context */
+        t.calls = 0;
+        t.fail_at = 2;
+        c.k = 3;
+        CHECK(lqf_aro_search(&c, &s, img, p0, toy_grad, &t, p, warped, scratch) == LQF_ERR_NUMERIC);
+        CHECK(strstr(lqf_last_error(), "step 2") && strstr(lqf_last_error(), "toy loss"));
+        free(rp), free(rdp), free(scratch), free(warped), free(dw);
+    }
+
+    /* lqf_aro_augment = random start + search + two permutations + mixing, from one rng */
+    if (p0 && img) {
+        lqf_aro_config c;
+        lqf_aro_config_preset(&c, LQF_ARO_PRESET_REFERENCE);
+        const size_t sample = (size_t)H * W * C;
+        int labels[4] = {11, 22, 33, 44}, olab[4], n_out = -1, n_out2 = -1, olab2[4];
+        float *out = malloc(sizeof(float) * nimg), *out2 = malloc(sizeof(float) * nimg), par[16], par2[16];
+        toy_loss t = {T, sample, 0, 0};
+        lqf_rng r;
+        lqf_rng_seed(&r, 7);
+        CHECK(lqf_aro_augment(&c, B, H, W, C, img, labels, &r, toy_grad, &t, out, olab, &n_out, par) == LQF_OK);
+        lqf_rng_seed(&r, 7);
+        CHECK(lqf_aro_augment(&c, B, H, W, C, img, labels, &r, toy_grad, &t, out2, olab2, &n_out2, par2) == LQF_OK);
+        CHECK(n_out == 4 && n_out2 == 4 && memcmp(out, out2, sizeof(float) * nimg) == 0 &&
+              memcmp(par, par2, sizeof par) == 0);
+        /* replay the same draws with the public pieces */
+        float q0[16], q[16];
+        int perm1[4], perm2[4], idx1[4], idx2[4], n1, n2;
+        lqf_rng_seed(&r, 7);
+        lqf_aro_random_start(B, c.init_std, &r, q0);
+        lqf_aro_warp_shape s = {B, H, W, C, c.warp};
+        float *scratch = malloc(sizeof(float) * lqf_aro_search_scratch(&s)), *warped = malloc(sizeof(float) * nimg);
+        CHECK(lqf_aro_search(&c, &s, img, q0, toy_grad, &t, q, warped, scratch) == LQF_OK);
+        lqf_randperm(&r, B, perm1);
+        lqf_randperm(&r, B, perm2);
+        CHECK(lqf_aro_mix_select(B, c.ratio, perm1, perm2, idx1, &n1, idx2, &n2) == LQF_OK && n1 == 3 && n2 == 1);
+        int same = memcmp(q, par, sizeof q) == 0;
+        for (int i = 0; i < n1 + n2; i++) {
+            const float *src = i < n1 ? img + idx1[i] * sample : warped + idx2[i - n1] * sample;
+            same &= memcmp(out + i * sample, src, sizeof(float) * sample) == 0;
+            same &= olab[i] == labels[i < n1 ? idx1[i] : idx2[i - n1]];
+        }
+        /* the search moved every parameter by one step of 0.1 (no bound binds at k = 1) */
+        for (int i = 0; i < 4 * B; i++) same &= fabsf(fabsf(q[i] - q0[i]) - 0.1f) < 1e-6f;
+        CHECK(same);
+        printf("%s augment: 3 clean + 1 warped as replayed from the same generator\n", same ? "ok  " : "FAIL");
+        CHECK(lqf_aro_augment(&c, B, H, W, C, img, NULL, &r, toy_grad, &t, out, olab, &n_out, NULL) == LQF_ERR_ARG);
+        c.k = 0;
+        CHECK(lqf_aro_augment(&c, B, H, W, C, img, labels, &r, toy_grad, &t, out, olab, &n_out, NULL) == LQF_ERR_ARG);
+        free(out), free(out2), free(scratch), free(warped);
+    }
+    free(cfg), free(p0), free(img), free(T);
+}
+
 /* ------------------------------------------------------------------ mixing */
 static void test_mix(void) {
     for (int k = 0; k < 4; k++) {
@@ -472,6 +587,7 @@ int main(void) {
     test_similarity();
     test_warp();
     test_clip();
+    test_search();
     test_mix();
     test_random_start();
     time_warp();

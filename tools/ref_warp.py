@@ -28,6 +28,12 @@ as lqface stores them (torch runs NCHW; this script transposes).
      warp_<mode>.dp2      dL/dparams for g2
   clip.*    AdvWarp.py update: B=8, p0 (B,4), grads (K,B,4) with zeros, eta (3), K steps;
             clip_ref.p / clip_fix.p (K,B,4) the parameters after each step
+  adv.*     AdvWarp.py's adversarial_img_warping loop with a closed-form loss in place of
+            backbone + PartialFC: L = 0.5*sum((warped - T)^2), T[n,h,w,c] =
+            float32(0.5*sin(0.05*h + 0.07*w + c + n)) (NHWC); B=4 copies of face.u8, start
+            p0 ~ N((1,0,0,0), 0.01^2) as AdvWarp samples it, eta 0.1, K=3 steps:
+            adv.p0 (B,4), adv.cfg [B, K, eta], adv_ref.p / adv_fix.p (K,B,4) after each step,
+            adv_ref.dp / adv_fix.dp (K,B,4) the gradients dL/dp each step used
   mix<k>.*  mixing cases: cfg [B, ratio], perm1, perm2 (B), labels (B),
             out_labels, out_src (value 100*label-index+(0 clean | 1 warped) per mixed sample)
 """
@@ -249,6 +255,41 @@ def case_clip(rng):
         save(name, torch.stack(steps))
 
 
+def case_adv(rng):
+    """adversarial_img_warping (AdvWarp.py:26-69) on CPU with a closed-form loss."""
+    B, K, eta = 4, 3, 0.1
+    face = np.fromfile(os.path.join(OUT, "face.u8"), np.uint8).reshape(112, 112, 3)
+    img8 = torch.from_numpy(np.stack([face] * B)).permute(0, 3, 1, 2).float()
+    img = (img8 / 255 - 0.5) / 0.5
+    H, W, C = 112, 112, 3
+    hh, ww, cc, nn = np.meshgrid(np.arange(H), np.arange(W), np.arange(C), np.arange(B), indexing="ij")
+    T = (0.5 * np.sin(0.05 * hh + 0.07 * ww + cc + nn)).astype(np.float32).transpose(3, 0, 1, 2)  # NHWC
+    Tt = nchw(T)
+    sampled_scale = torch.FloatTensor(rng.normal(1, 0.01, (B, 1)))
+    sampled_theta = torch.FloatTensor(rng.normal(0, 0.01, (B, 1)))
+    sampled_t = torch.FloatTensor(rng.normal(0, 0.01, (B, 2)))
+    save("adv.p0", torch.cat([sampled_scale, sampled_theta, sampled_t], 1))
+    save("adv.cfg", [B, K, eta])
+    for mode in ("ref", "fix"):
+        scale, theta, t = sampled_scale.detach(), sampled_theta.detach(), sampled_t.detach()
+        ps, dps = [], []
+        for it in range(K):
+            scale.requires_grad_()
+            theta.requires_grad_()
+            t.requires_grad_()
+            updated_img = aroface_warp(img, scale, theta, t, mode)
+            loss = 0.5 * ((updated_img - Tt) ** 2).sum()
+            grad_scale, grad_theta, grad_t = torch.autograd.grad(loss, [scale, theta, t])
+            g = torch.cat([grad_scale, grad_theta, grad_t], 1)
+            print("adv %s step %d: min |dL/dp| %.3g" % (mode, it, g.abs().min().item()))
+            scale, theta, t = advwarp_update(scale, theta, t, grad_scale, grad_theta, grad_t, sampled_scale,
+                                             sampled_theta, sampled_t, [eta] * 3, mode == "fix")
+            ps.append(torch.cat([scale, theta, t], 1).detach())
+            dps.append(g)
+        save("adv_%s.p" % mode, torch.stack(ps))
+        save("adv_%s.dp" % mode, torch.stack(dps))
+
+
 # ------------------------------------------------------------------ mixing (AdvWarp.py:80-89)
 def case_mix(k, B, ratio, seed):
     gen = torch.Generator().manual_seed(seed)
@@ -277,6 +318,7 @@ def main():
     case_similarity(rng)
     case_warp()
     case_clip(rng)
+    case_adv(rng)
     for k, (B, ratio, seed) in enumerate([(8, 0.75, 1), (10, 0.7, 2), (7, 0.3, 3), (128, 0.75, 4)]):
         case_mix(k, B, ratio, seed)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))

@@ -437,3 +437,69 @@ void lqf_aro_mix_gather(size_t sample, const float *clean, const float *warped, 
         if (out_labels) out_labels[n1 + i] = labels[idx2[i]];
     }
 }
+
+/* ------------------------------------------------------------------ the search, wired */
+/* Scratch layout (floats): warp scratch | dwarped (N*H*W*C) | dparams (N*4). */
+size_t lqf_aro_search_scratch(const lqf_aro_warp_shape *s) {
+    return lqf_aro_warp_scratch(s) + (size_t)s->n * s->h * s->w * s->c + 4 * (size_t)s->n;
+}
+
+lqf_status lqf_aro_search(const lqf_aro_config *c, const lqf_aro_warp_shape *s, const float *img,
+                          const float *p0, lqf_aro_grad_fn grad_fn, void *ctx, float *p, float *warped,
+                          float *scratch) {
+    lqf_status st = lqf_aro_config_check(c);
+    if (st != LQF_OK) return st;
+    if (!grad_fn) return lqf_fail(LQF_ERR_ARG, "aroface search: no loss-gradient callback");
+    float *ws = scratch, *dwarped = ws + lqf_aro_warp_scratch(s);
+    float *dp = dwarped + (size_t)s->n * s->h * s->w * s->c;
+    memcpy(p, p0, sizeof(float) * 4 * (size_t)s->n);
+    for (int it = 0; it < c->k; it++) {
+        lqf_aro_warp_forward(s, img, p, warped, ws);
+        st = grad_fn(ctx, s->n, warped, dwarped);
+        if (st != LQF_OK) return lqf_fail_context(st, "aroface search step %d", it + 1);
+        lqf_aro_warp_backward(s, img, p, dwarped, NULL, dp, ws);
+        lqf_aro_ascent_step(c, s->n, p0, dp, p);
+    }
+    lqf_aro_warp_forward(s, img, p, warped, ws);
+    return LQF_OK;
+}
+
+lqf_status lqf_aro_augment(const lqf_aro_config *c, int b, int h, int w, int ch, const float *img,
+                           const int *labels, lqf_rng *rng, lqf_aro_grad_fn grad_fn, void *ctx,
+                           float *out, int *out_labels, int *n_out, float *params_out) {
+    lqf_status st = lqf_aro_config_check(c);
+    if (st != LQF_OK) return st;
+    if (b < 1 || h < 1 || w < 1 || ch < 1)
+        return lqf_fail(LQF_ERR_SHAPE, "aroface augment: bad batch shape %dx%dx%dx%d", b, h, w, ch);
+    if (!img || !rng || !out || !n_out || (out_labels && !labels))
+        return lqf_fail(LQF_ERR_ARG, "aroface augment: missing %s", !img ? "images" : !rng ? "generator"
+                        : !out ? "output" : !n_out ? "output count" : "labels");
+    lqf_aro_warp_shape s = {b, h, w, ch, c->warp};
+    size_t sample = (size_t)h * w * ch;
+    float *scratch = lqf_alloc(sizeof(float) * lqf_aro_search_scratch(&s));
+    float *warped = lqf_alloc(sizeof(float) * sample * b);
+    float *pp = lqf_alloc(sizeof(float) * 8 * (size_t)b);
+    int *perm = lqf_alloc(sizeof(int) * 4 * (size_t)b);
+    if (!scratch || !warped || !pp || !perm) {
+        st = lqf_fail(LQF_ERR_NOMEM, "aroface augment: out of memory (batch %d of %dx%dx%d)", b, h, w, ch);
+        goto done;
+    }
+    float *p0 = pp, *p = pp + 4 * (size_t)b;
+    int *perm1 = perm, *perm2 = perm + b, *idx1 = perm + 2 * b, *idx2 = perm + 3 * b, n1, n2;
+    lqf_aro_random_start(b, c->init_std, rng, p0);
+    st = lqf_aro_search(c, &s, img, p0, grad_fn, ctx, p, warped, scratch);
+    if (st != LQF_OK) goto done;
+    lqf_randperm(rng, b, perm1);
+    lqf_randperm(rng, b, perm2);
+    st = lqf_aro_mix_select(b, c->ratio, perm1, perm2, idx1, &n1, idx2, &n2);
+    if (st != LQF_OK) goto done;
+    lqf_aro_mix_gather(sample, img, warped, labels, idx1, n1, idx2, n2, out, out_labels);
+    *n_out = n1 + n2;
+    if (params_out) memcpy(params_out, p, sizeof(float) * 4 * (size_t)b);
+done:
+    lqf_free(scratch);
+    lqf_free(warped);
+    lqf_free(pp);
+    lqf_free(perm);
+    return st;
+}

@@ -14,19 +14,20 @@
  * Kernels do not allocate (scratch comes from the matching *_scratch function), never fail
  * (shapes are the caller's contract) and thread with OpenMP over the batch.
  *
- * How the training engine drives it (one iteration of AdvWarp.py, k PGD steps):
- *     lqf_aro_random_start(B, rng, p0); copy p0 to p
- *     repeat k times:
- *         lqf_aro_warp_forward(&shape, img, p, warped, scratch)
- *         loss forward/backward through backbone + head -> dL/dwarped   (training engine)
- *         lqf_aro_warp_backward(&shape, img, p, dL/dwarped, NULL, dp, scratch)
- *         lqf_aro_ascent_step(&cfg, B, p0, dp, p)
- *     lqf_aro_warp_forward(&shape, img, p, warped, scratch)
+ * How the training engine drives it: lqf_aro_augment() runs one iteration of AdvWarp.py
+ * (random start, k signed-ascent steps, final warp, mixing) and asks the engine for dL/dwarped
+ * through a callback (forward + backward of backbone and head, no parameter update). Spelled
+ * out, with the pieces below:
+ *     lqf_aro_random_start(B, cfg.init_std, rng, p0)
+ *     lqf_aro_search(&cfg, &shape, img, p0, grad_fn, ctx, p, warped, scratch):
+ *         p = p0; k times: warp(p) -> grad_fn -> lqf_aro_warp_backward -> lqf_aro_ascent_step
+ *         then warped = warp(p)
  *     lqf_randperm(rng, B, perm1); lqf_randperm(rng, B, perm2)
  *     lqf_aro_mix_select(B, cfg.ratio, perm1, perm2, idx1, &n1, idx2, &n2)
  *     lqf_aro_mix_gather(...) -> the batch (n1 + n2 images) the real step trains on.
- * NOT wired yet: the loss gradient dL/dwarped comes from the training engine (written
- * separately); this file only provides the pieces above and their tests.
+ * NOT wired yet: the training engine (written separately) has to supply grad_fn and call
+ * lqf_aro_augment before its normal step; BN running statistics updating during the search
+ * (as in the reference) is the engine's business. Tests use a closed-form loss instead.
  */
 #ifndef LQF_WARP_H
 #define LQF_WARP_H
@@ -151,5 +152,29 @@ lqf_status lqf_aro_mix_select(int b, double ratio, const int *perm1, const int *
 void lqf_aro_mix_gather(size_t sample, const float *clean, const float *warped, const int *labels,
                         const int *idx1, int n1, const int *idx2, int n2, float *out,
                         int *out_labels);
+
+/* ------------------------------------------------------------------ the search, wired */
+/* The engine's loss backward: given the warped batch (N,H,W,C), write dL/dwarped (same shape)
+ * for the current labels (held in ctx). Must not update parameters. */
+typedef lqf_status (*lqf_aro_grad_fn)(void *ctx, int n, const float *warped, float *dwarped);
+
+/* Floats of scratch for lqf_aro_search. */
+size_t lqf_aro_search_scratch(const lqf_aro_warp_shape *s);
+/* AdvWarp.py's search from the start p0 (N,4): c->k steps of warp, grad_fn, backward to the
+ * parameters and lqf_aro_ascent_step; then warped (N,H,W,C) = warp of img by the final p
+ * (N,4). The warp mode is s->mode (normally c->warp). Errors: lqf_aro_config_check's, or
+ * grad_fn's status (with context). */
+lqf_status lqf_aro_search(const lqf_aro_config *c, const lqf_aro_warp_shape *s, const float *img,
+                          const float *p0, lqf_aro_grad_fn grad_fn, void *ctx, float *p, float *warped,
+                          float *scratch);
+
+/* One whole AdvWarp.py augmentation of a batch img (B,H,W,C) with labels (B): random start
+ * from rng, lqf_aro_search with c->warp, two permutations from rng, mixing. Writes
+ * *n_out = int(B*ratio) + int(B*(1-ratio)) samples to out (B,H,W,C capacity) and out_labels
+ * (B capacity); params_out (B,4, may be NULL) receives the final warp parameters. Allocates
+ * its buffers (LQF_ERR_NOMEM). */
+lqf_status lqf_aro_augment(const lqf_aro_config *c, int b, int h, int w, int ch, const float *img,
+                           const int *labels, lqf_rng *rng, lqf_aro_grad_fn grad_fn, void *ctx,
+                           float *out, int *out_labels, int *n_out, float *params_out);
 
 #endif
