@@ -6,6 +6,7 @@
  * users of cv2-based pipelines (AdaFace, QGFace) see.
  */
 #include "augment/degrade.h"
+#include "image/resize.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,108 +51,8 @@ static inline uint8_t sat_u8(double v) {
 }
 
 /* ------------------------------------------------------------------ resizing */
-/* Per output index: the source cells it covers and their weights (INTER_AREA). */
-typedef struct { int src; float w; } area_tap;
-
-static int area_taps(int in, int out, area_tap *taps, int *start) {
-    double scale = (double)in / out;
-    int n = 0;
-    for (int o = 0; o < out; o++) {
-        double f0 = o * scale, f1 = f0 + scale;
-        int s0 = (int)ceil(f0 - 1e-9), s1 = (int)floor(f1 + 1e-9);
-        start[o] = n;
-        if (s0 - f0 > 1e-6) taps[n++] = (area_tap){s0 - 1, (float)((s0 - f0) / scale)};
-        for (int s = s0; s < s1; s++) taps[n++] = (area_tap){s, (float)(1.0 / scale)};
-        if (f1 - s1 > 1e-6 && s1 < in) taps[n++] = (area_tap){s1, (float)((f1 - s1) / scale)};
-    }
-    start[out] = n;
-    return n;
-}
-
-void lqf_resize_area(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh) {
-    if (ow > w || oh > h) {
-        lqf_resize_bilinear(src, w, h, dst, ow, oh);
-        return;
-    }
-    if (w == 2 * ow && h == 2 * oh) { /* OpenCV's SIMD 2x path rounds half up */
-        for (int y = 0; y < oh; y++)
-            for (int x = 0; x < ow; x++)
-                for (int c = 0; c < 3; c++) {
-                    const uint8_t *p = src + ((size_t)2 * y * w + 2 * x) * 3 + c;
-                    int sum = p[0] + p[3] + p[(size_t)w * 3] + p[(size_t)w * 3 + 3];
-                    dst[((size_t)y * ow + x) * 3 + c] = (uint8_t)((sum + 2) >> 2);
-                }
-        return;
-    }
-    area_tap *tx = malloc(sizeof(area_tap) * (size_t)(2 * w + 2 * ow + 4));
-    area_tap *ty = malloc(sizeof(area_tap) * (size_t)(2 * h + 2 * oh + 4));
-    int *sx = malloc(sizeof(int) * (size_t)(ow + 1)), *sy = malloc(sizeof(int) * (size_t)(oh + 1));
-    area_taps(w, ow, tx, sx);
-    area_taps(h, oh, ty, sy);
-    for (int y = 0; y < oh; y++)
-        for (int x = 0; x < ow; x++)
-            for (int c = 0; c < 3; c++) {
-                double acc = 0;
-                for (int j = sy[y]; j < sy[y + 1]; j++) {
-                    const uint8_t *row = src + (size_t)ty[j].src * w * 3;
-                    double racc = 0;
-                    for (int i = sx[x]; i < sx[x + 1]; i++) racc += tx[i].w * row[tx[i].src * 3 + c];
-                    acc += ty[j].w * racc;
-                }
-                dst[((size_t)y * ow + x) * 3 + c] = sat_u8(acc);
-            }
-    free(tx);
-    free(ty);
-    free(sx);
-    free(sy);
-}
-
-/* Bilinear resize in OpenCV's 8-bit fixed point (INTER_RESIZE_COEF_BITS = 11): weights
- * rounded to 1/2048, a horizontal pass in integers, a vertical pass with the rounding of
- * OpenCV's SIMD VResizeLinear, so results match cv2.resize(INTER_LINEAR). */
-static void linear_coefs(int in, int out, int *idx, short *w0) {
-    double scale = (double)in / out;
-    for (int o = 0; o < out; o++) {
-        float f = (float)((o + 0.5) * scale - 0.5);
-        int i = (int)floorf(f);
-        f -= (float)i;
-        if (i < 0) { i = 0; f = 0; }
-        if (i >= in - 1) { i = in - 1; f = 0; }
-        idx[o] = i;
-        w0[2 * o] = (short)lrintf((1.f - f) * 2048);
-        w0[2 * o + 1] = (short)lrintf(f * 2048);
-    }
-}
-
 void lqf_resize_bilinear(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh) {
-    int *xi = malloc(sizeof(int) * (size_t)ow), *yi = malloc(sizeof(int) * (size_t)oh);
-    short *xa = malloc(sizeof(short) * 2 * (size_t)ow), *yb = malloc(sizeof(short) * 2 * (size_t)oh);
-    int *r0 = malloc(sizeof(int) * (size_t)ow * 3), *r1 = malloc(sizeof(int) * (size_t)ow * 3);
-    linear_coefs(w, ow, xi, xa);
-    linear_coefs(h, oh, yi, yb);
-    for (int y = 0; y < oh; y++) {
-        int j = yi[y], j1 = j + 1 < h ? j + 1 : j;
-        const uint8_t *s0 = src + (size_t)j * w * 3, *s1 = src + (size_t)j1 * w * 3;
-        for (int x = 0; x < ow; x++) {
-            int i = xi[x], i1 = i + 1 < w ? i + 1 : i;
-            for (int c = 0; c < 3; c++) {
-                r0[x * 3 + c] = s0[i * 3 + c] * xa[2 * x] + s0[i1 * 3 + c] * xa[2 * x + 1];
-                r1[x * 3 + c] = s1[i * 3 + c] * xa[2 * x] + s1[i1 * 3 + c] * xa[2 * x + 1];
-            }
-        }
-        int b0 = yb[2 * y], b1 = yb[2 * y + 1];
-        uint8_t *o = dst + (size_t)y * ow * 3;
-        for (int k = 0; k < ow * 3; k++) {
-            int v = ((((b0 * (r0[k] >> 4)) >> 16) + ((b1 * (r1[k] >> 4)) >> 16) + 2) >> 2);
-            o[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-    }
-    free(xi);
-    free(yi);
-    free(xa);
-    free(yb);
-    free(r0);
-    free(r1);
+    lqf_resize_linear_u8(src, w, h, 3, dst, ow, oh);
 }
 
 lqf_status lqf_degrade_resolution(lqf_image *img, int r) {

@@ -18,9 +18,8 @@ uint64_t lqf_rng_u64(lqf_rng *r);
 double lqf_rng_uniform(lqf_rng *r);            /* [0,1) */
 double lqf_rng_normal(lqf_rng *r);             /* N(0,1), Box-Muller */
 
-/* Resize src (w,h) to (ow,oh): INTER_AREA semantics when shrinking, bilinear
- * (INTER_LINEAR, half-pixel centres) when enlarging or for fractional scales. */
-void lqf_resize_area(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh);
+/* 3-channel shorthands of image/resize.h (cv2.resize INTER_AREA / INTER_LINEAR). */
+#include "image/resize.h"
 void lqf_resize_bilinear(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh);
 
 /* Down to r x r with area averaging, back to the original size with bilinear. In place. */

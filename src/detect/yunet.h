@@ -9,15 +9,12 @@
 #define LQF_DETECT_YUNET_H
 
 #include "lqface.h"
+#include "image/resize.h"
 
 /* Size of the resized image inside an SxS letterbox canvas: scale = min(S/w, S/h),
  * nw = round(w*scale), nh = round(h*scale), both clamped to [1, S]. */
 void lqf_letterbox_size(int w, int h, int S, int *nw, int *nh, float *scale);
 
-/* Bilinear resize of 8-bit interleaved pixels, bit-identical to OpenCV 4.x cv2.resize with
- * INTER_LINEAR (11-bit fixed-point weights; exact 2x downscale takes OpenCV's 2x2 average).
- * src (h,w,c), dst (nh,nw,c). */
-lqf_status lqf_resize_linear_u8(const uint8_t *src, int w, int h, int c, uint8_t *dst, int nw, int nh);
 
 /* Letterbox img into out, planar (3,S,S) floats (NCHW of one image) in channel order
  * `order`: the resized image sits in the top-left corner of a zero canvas, and every canvas
