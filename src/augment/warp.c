@@ -115,33 +115,51 @@ static inline axis_tap axis_setup(float g, int size, lqf_grid_padding pad) {
     return a;
 }
 
+/* The four taps of one grid point: corner weights nw, ne, sw, se (torch's products of the
+ * distances to the opposite sides), offsets into the (Hin,Win,C) image and whether each lies
+ * inside; fx, fy are the fractions, dcx, dcy the d(coordinate)/d(grid) factors. */
+typedef struct {
+    float wt[4];
+    size_t off[4];
+    int in[4];
+    float fx, fy, dcx, dcy;
+} bilinear_taps;
+
+/* 0 for a NaN coordinate (the point samples 0 and gets no gradient). */
+static inline int taps_setup(const float *g, int hin, int win, int c, lqf_grid_padding pad,
+                             bilinear_taps *t) {
+    axis_tap ax = axis_setup(g[0], win, pad), ay = axis_setup(g[1], hin, pad);
+    if (!ax.valid || !ay.valid) return 0;
+    float w = ax.f, e = 1.0f - w, n = ay.f, s = 1.0f - n;
+    t->wt[0] = s * e, t->wt[1] = s * w, t->wt[2] = n * e, t->wt[3] = n * w;
+    t->fx = w, t->fy = n, t->dcx = ax.dcoef, t->dcy = ay.dcoef;
+    for (int k = 0; k < 4; k++) {
+        int xi = ax.i0 + (k & 1), yi = ay.i0 + (k >> 1);
+        t->in[k] = xi >= 0 && xi < win && yi >= 0 && yi < hin;
+        t->off[k] = t->in[k] ? ((size_t)yi * win + xi) * c : 0;
+    }
+    return 1;
+}
+
 /* x (N,Hin,Win,C), grid (N,H,W,2) -> y (N,H,W,C) */
 void lqf_grid_sample_forward(const lqf_grid_sample_shape *s, const float *x, const float *grid,
                              float *y) {
-    const int C = s->c, HI = s->hin, WI = s->win;
+    const int C = s->c;
+    const size_t hw = (size_t)s->h * s->w;
 #pragma omp parallel for schedule(static) if (s->n > 1)
     for (int b = 0; b < s->n; b++) {
-        const float *xb = x + (size_t)b * HI * WI * C;
-        for (size_t p = 0; p < (size_t)s->h * s->w; p++) {
-            const float *g = grid + ((size_t)b * s->h * s->w + p) * 2;
-            float *yp = y + ((size_t)b * s->h * s->w + p) * C;
-            axis_tap ax = axis_setup(g[0], WI, s->pad), ay = axis_setup(g[1], HI, s->pad);
-            if (!ax.valid || !ay.valid) {
+        const float *xb = x + (size_t)b * s->hin * s->win * C;
+        for (size_t p = 0; p < hw; p++) {
+            float *yp = y + ((size_t)b * hw + p) * C;
+            bilinear_taps t;
+            if (!taps_setup(grid + ((size_t)b * hw + p) * 2, s->hin, s->win, C, s->pad, &t)) {
                 memset(yp, 0, sizeof(float) * C);
                 continue;
-            }
-            float w_ = ax.f, e = 1.0f - w_, n_ = ay.f, so = 1.0f - n_;
-            float wt[4] = {so * e, so * w_, n_ * e, n_ * w_}; /* nw, ne, sw, se */
-            int xs[2] = {ax.i0, ax.i0 + 1}, ys[2] = {ay.i0, ay.i0 + 1};
-            const float *tap[4] = {NULL, NULL, NULL, NULL};
-            for (int k = 0; k < 4; k++) {
-                int xi = xs[k & 1], yi = ys[k >> 1];
-                if (xi >= 0 && xi < WI && yi >= 0 && yi < HI) tap[k] = xb + ((size_t)yi * WI + xi) * C;
             }
             for (int c = 0; c < C; c++) {
                 float v = 0;
                 for (int k = 0; k < 4; k++)
-                    if (tap[k]) v += tap[k][c] * wt[k];
+                    if (t.in[k]) v += xb[t.off[k] + c] * t.wt[k];
                 yp[c] = v;
             }
         }
@@ -151,46 +169,36 @@ void lqf_grid_sample_forward(const lqf_grid_sample_shape *s, const float *x, con
 /* dy (N,H,W,C) -> dx (N,Hin,Win,C), dgrid (N,H,W,2) */
 void lqf_grid_sample_backward(const lqf_grid_sample_shape *s, const float *x, const float *grid,
                               const float *dy, float *dx, float *dgrid) {
-    const int C = s->c, HI = s->hin, WI = s->win;
+    const int C = s->c;
+    const size_t hw = (size_t)s->h * s->w, img = (size_t)s->hin * s->win * C;
 #pragma omp parallel for schedule(static) if (s->n > 1)
     for (int b = 0; b < s->n; b++) {
-        const float *xb = x ? x + (size_t)b * HI * WI * C : NULL;
-        float *dxb = dx ? dx + (size_t)b * HI * WI * C : NULL;
-        if (dxb) memset(dxb, 0, sizeof(float) * HI * WI * C);
-        for (size_t p = 0; p < (size_t)s->h * s->w; p++) {
-            const float *g = grid + ((size_t)b * s->h * s->w + p) * 2;
-            const float *dyp = dy + ((size_t)b * s->h * s->w + p) * C;
-            float *dg = dgrid ? dgrid + ((size_t)b * s->h * s->w + p) * 2 : NULL;
-            axis_tap ax = axis_setup(g[0], WI, s->pad), ay = axis_setup(g[1], HI, s->pad);
-            if (!ax.valid || !ay.valid) {
+        const float *xb = x ? x + b * img : NULL;
+        float *dxb = dx ? dx + b * img : NULL;
+        if (dxb) memset(dxb, 0, sizeof(float) * img);
+        for (size_t p = 0; p < hw; p++) {
+            const float *dyp = dy + ((size_t)b * hw + p) * C;
+            float *dg = dgrid ? dgrid + ((size_t)b * hw + p) * 2 : NULL;
+            bilinear_taps t;
+            if (!taps_setup(grid + ((size_t)b * hw + p) * 2, s->hin, s->win, C, s->pad, &t)) {
                 if (dg) dg[0] = dg[1] = 0;
                 continue;
             }
-            float w_ = ax.f, e = 1.0f - w_, n_ = ay.f, so = 1.0f - n_;
-            float wt[4] = {so * e, so * w_, n_ * e, n_ * w_}; /* nw, ne, sw, se */
-            int xs[2] = {ax.i0, ax.i0 + 1}, ys[2] = {ay.i0, ay.i0 + 1};
-            size_t off[4];
-            int in[4];
-            for (int k = 0; k < 4; k++) {
-                int xi = xs[k & 1], yi = ys[k >> 1];
-                in[k] = xi >= 0 && xi < WI && yi >= 0 && yi < HI;
-                off[k] = in[k] ? ((size_t)yi * WI + xi) * C : 0;
-            }
             if (dxb)
                 for (int k = 0; k < 4; k++)
-                    if (in[k])
-                        for (int c = 0; c < C; c++) dxb[off[k] + c] += wt[k] * dyp[c];
+                    if (t.in[k])
+                        for (int c = 0; c < C; c++) dxb[t.off[k] + c] += t.wt[k] * dyp[c];
             if (dg) {
-                /* d y / d u = (ne - nw) * s + (se - sw) * n; d y / d v = (sw - nw) * e + (se - ne) * w */
-                float gx = 0, gy = 0;
+                /* dy/du = (ne - nw) s + (se - sw) n;  dy/dv = (sw - nw) e + (se - ne) w */
+                float w = t.fx, e = 1.0f - w, n = t.fy, so = 1.0f - n, gx = 0, gy = 0;
                 for (int c = 0; c < C; c++) {
                     float v[4];
-                    for (int k = 0; k < 4; k++) v[k] = in[k] ? xb[off[k] + c] : 0.0f;
-                    gx += ((v[1] - v[0]) * so + (v[3] - v[2]) * n_) * dyp[c];
-                    gy += ((v[2] - v[0]) * e + (v[3] - v[1]) * w_) * dyp[c];
+                    for (int k = 0; k < 4; k++) v[k] = t.in[k] ? xb[t.off[k] + c] : 0.0f;
+                    gx += ((v[1] - v[0]) * so + (v[3] - v[2]) * n) * dyp[c];
+                    gy += ((v[2] - v[0]) * e + (v[3] - v[1]) * w) * dyp[c];
                 }
-                dg[0] = gx * ax.dcoef;
-                dg[1] = gy * ay.dcoef;
+                dg[0] = gx * t.dcx;
+                dg[1] = gy * t.dcy;
             }
         }
     }
