@@ -5,7 +5,9 @@
  * backward, the whole warp on a real aligned LFW face in both modes (AdvWarp.py's pad quirk
  * and the corrected variant: forward, d/dimage, d/d(s,theta,tx,ty)), central finite
  * differences of d/d(s,theta,tx,ty), AdvWarp.py's signed ascent + clipping (reference bug and
- * fixed) and its clean/warped mixing. Tolerance 1e-5 absolute, relative above magnitude 1
+ * fixed), its search loop run through lqf_aro_search with a closed-form loss (parameters after
+ * 1..3 steps bit-identical to torch), lqf_aro_augment replayed from its generator, and the
+ * clean/warped mixing. Tolerance 1e-5 absolute, relative above magnitude 1
  * (max|a-b| <= 1e-5 * max(1, max|ref|)); the errors are printed. A short timing of the warp
  * at batch 32 is printed, not asserted.
  */
@@ -177,6 +179,10 @@ static void test_warp(void) {
     }
     const int N = (int)cfg[0], H = (int)cfg[1], W = (int)cfg[2], C = (int)cfg[3];
     const size_t nimg = (size_t)N * H * W * C, npx = (size_t)N * H * W;
+    if (!CHECK(N == 2 && C == 3)) { /* the fixed-size arrays below */
+        free(cfg), free(params);
+        return;
+    }
     float *img = load_face(N, H, W, C);
     float *g1 = malloc(sizeof(float) * nimg), *g2 = malloc(sizeof(float) * nimg);
     float *out = malloc(sizeof(float) * nimg), *dimg = malloc(sizeof(float) * nimg);
@@ -354,6 +360,10 @@ static void test_search(void) {
     if (!cfg) return;
     const int B = (int)cfg[0], K = (int)cfg[1], H = 112, W = 112, C = 3;
     const size_t nimg = (size_t)B * H * W * C;
+    if (!CHECK(B == 4)) { /* the fixed-size arrays below */
+        free(cfg);
+        return;
+    }
     float *p0 = load("adv.p0", B * 4), *img = load_face(B, H, W, C), *T = malloc(sizeof(float) * nimg);
     for (int b = 0; b < B; b++)
         for (int i = 0; i < H; i++)
