@@ -162,8 +162,9 @@ typedef lqf_status (*lqf_aro_grad_fn)(void *ctx, int n, const float *warped, flo
 size_t lqf_aro_search_scratch(const lqf_aro_warp_shape *s);
 /* AdvWarp.py's search from the start p0 (N,4): c->k steps of warp, grad_fn, backward to the
  * parameters and lqf_aro_ascent_step; then warped (N,H,W,C) = warp of img by the final p
- * (N,4). The warp mode is s->mode (normally c->warp). Errors: lqf_aro_config_check's, or
- * grad_fn's status (with context). */
+ * (N,4), which must not alias p0 (the clipping box stays around the start). The warp mode is
+ * s->mode (normally c->warp). Errors: lqf_aro_config_check's, or grad_fn's status (with
+ * context). */
 lqf_status lqf_aro_search(const lqf_aro_config *c, const lqf_aro_warp_shape *s, const float *img,
                           const float *p0, lqf_aro_grad_fn grad_fn, void *ctx, float *p, float *warped,
                           float *scratch);
@@ -171,8 +172,8 @@ lqf_status lqf_aro_search(const lqf_aro_config *c, const lqf_aro_warp_shape *s, 
 /* One whole AdvWarp.py augmentation of a batch img (B,H,W,C) with labels (B): random start
  * from rng, lqf_aro_search with c->warp, two permutations from rng, mixing. Writes
  * *n_out = int(B*ratio) + int(B*(1-ratio)) samples to out (B,H,W,C capacity) and out_labels
- * (B capacity); params_out (B,4, may be NULL) receives the final warp parameters. Allocates
- * its buffers (LQF_ERR_NOMEM). */
+ * (B capacity); params_out (B,4, may be NULL) receives the final warp parameters. out must
+ * not alias img. Allocates its buffers (LQF_ERR_NOMEM). */
 lqf_status lqf_aro_augment(const lqf_aro_config *c, int b, int h, int w, int ch, const float *img,
                            const int *labels, lqf_rng *rng, lqf_aro_grad_fn grad_fn, void *ctx,
                            float *out, int *out_labels, int *n_out, float *params_out);
