@@ -19,7 +19,9 @@ void lqf_report_set_roc(lqf_report_verify *row, const double *far, const double 
     int m = 0;
     double next = -1e9;
     for (int i = 0; i < n && m < 510; i++) {
-        /* the first point of every 1/64 decade of FAR, and the last point */
+        /* of the points sharing a FAR the last (highest TAR); of those, the first of every
+         * 1/64 decade of FAR, and the last point */
+        if (i + 1 < n && far[i + 1] == far[i]) continue;
         double f = far[i] > 0 ? log10(far[i]) : -12;
         if (f >= next || i == n - 1) {
             row->roc_far[m] = far[i];
