@@ -1,0 +1,379 @@
+/*
+ * test_backbone.c — the lqface backbones and the trainer against PyTorch: for a reduced
+ * IResNet-18 (insightface and AdaFace variants) and a reduced MobileFaceNet, dumped by
+ * tools/ref_backbone.py with the reference module code, the graph must have exactly the
+ * state_dict's tensors (names, sizes, learnable iff torch trains it); with the weights
+ * loaded BY NAME, one training forward must give torch's embedding and running statistics,
+ * the backward of L = sum(w_out * embedding) torch's gradient for the input and every
+ * parameter, and eval mode torch's eval embedding (through the trainer and through the
+ * inference executor), all within 1e-4 of each reference's scale. Also: frozen tensors get
+ * no gradient, dropout is seeded and the identity in eval mode, the full-size networks have
+ * torch's parameter counts. LQFACE_BENCH_TRAIN=1 adds a timing of IR-18 and MobileFaceNet
+ * training steps at batch 64 (112x112).
+ */
+#include "nn/backbone.h"
+#include "nn/train.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-4
+#define MAXT 512
+
+static double worst_rel = 0.0;
+
+static void compare(const char *net, const char *what, const float *got, const float *want, size_t n) {
+    char label[320];
+    snprintf(label, sizeof label, "%s %s", net, what);
+    double scale = tu_max_abs(want, n), md = 0;
+    if (scale < 1e-6) scale = 1.0;
+    for (size_t i = 0; i < n; i++) md = fmax(md, fabs((double)got[i] - want[i]));
+    if (md / scale > worst_rel) worst_rel = md / scale;
+    if (md > TOL * scale) tu_close(label, got, want, n, TOL * scale, 0.0);
+    else tu_checks++;
+}
+
+static void nchw_to_nhwc(int64_t n, int64_t c, int64_t h, int64_t w, const float *src, float *dst) {
+    int64_t d[4] = {n, c, h, w};
+    lqf_view vs, vd;
+    lqf_view_dense(&vs, 4, d);
+    lqf_view_nhwc(&vd, d);
+    lqf_copy_view(&vs, src, &vd, dst);
+}
+
+typedef struct {
+    char name[MAXT][160];
+    long numel[MAXT];
+    int grad[MAXT];
+    int n;
+    lqf_backbone_config cfg;
+    int batch;
+} spec;
+
+static int read_spec(const char *net, spec *s) {
+    char rel[256], line[512];
+    snprintf(rel, sizeof rel, "backbone/%s.txt", net);
+    FILE *f = fopen(tu_testdata(rel), "r");
+    if (!CHECK(f != NULL)) return -1;
+    memset(s, 0, sizeof *s);
+    lqf_backbone_config_default(&s->cfg, LQF_BACKBONE_IRESNET, 18);
+    int b0, b1, b2, b3, base, scale, sep, ch;
+    while (fgets(line, sizeof line, f)) {
+        char word[64], arg[160];
+        if (sscanf(line, "%63s %159s", word, arg) < 1) continue;
+        if (!strcmp(word, "kind")) {
+            s->cfg.kind = !strcmp(arg, "iresnet")   ? LQF_BACKBONE_IRESNET
+                          : !strcmp(arg, "adaface") ? LQF_BACKBONE_IRESNET_ADAFACE
+                                                    : LQF_BACKBONE_MOBILEFACENET;
+        } else if (!strcmp(word, "depth")) {
+            s->cfg.depth = atoi(arg);
+        } else if (!strcmp(word, "width")) {
+            sscanf(line, "width %d %d %d %d", &s->cfg.width[0], &s->cfg.width[1], &s->cfg.width[2], &s->cfg.width[3]);
+        } else if (!strcmp(word, "input")) {
+            sscanf(line, "input %d %d %d", &ch, &s->cfg.input_h, &s->cfg.input_w);
+        } else if (!strcmp(word, "emb")) {
+            s->cfg.emb = atoi(arg);
+        } else if (!strcmp(word, "mfn")) {
+            sscanf(line, "mfn %d %d %d %d %d %d %d", &base, &scale, &sep, &b0, &b1, &b2, &b3);
+            s->cfg.mfn_base = base;
+            s->cfg.mfn_scale = scale;
+            s->cfg.mfn_sep = sep;
+            s->cfg.mfn_blocks[0] = b0;
+            s->cfg.mfn_blocks[1] = b1;
+            s->cfg.mfn_blocks[2] = b2;
+            s->cfg.mfn_blocks[3] = b3;
+        } else if (!strcmp(word, "tensor") && s->n < MAXT) {
+            sscanf(line, "tensor %159s %ld %d", s->name[s->n], &s->numel[s->n], &s->grad[s->n]);
+            s->n++;
+        }
+    }
+    fclose(f);
+    s->cfg.dropout = 0.0f;
+    s->batch = 3;
+    return 0;
+}
+
+static int is_stat(const char *name) {
+    return strstr(name, ".running_mean") != NULL || strstr(name, ".running_var") != NULL;
+}
+
+/* Load the state_dict values; returns the number of floats consumed, or -1. */
+static long load_weights(lqf_graph *g, const spec *s, const float *d) {
+    long off = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (lqf_backbone_set(g, g->params, s->name[i], d + off, (size_t)s->numel[i]) != LQF_OK) {
+            fprintf(stderr, "%s\n", lqf_last_error());
+            return -1;
+        }
+        off += s->numel[i];
+    }
+    return off;
+}
+
+static void test_net(const char *net) {
+    spec *s = malloc(sizeof *s);
+    if (read_spec(net, s) != 0) {
+        free(s);
+        return;
+    }
+    char rel[256];
+    snprintf(rel, sizeof rel, "backbone/%s.bin", net);
+    float *d = NULL;
+    long nd = tu_load_f32(tu_testdata(rel), &d);
+    CHECK(nd > 0);
+    lqf_graph *g = NULL;
+    CHECK(lqf_backbone_build(&s->cfg, &g) == LQF_OK);
+    if (!g || nd <= 0) {
+        free(s);
+        free(d);
+        lqf_graph_free(g);
+        return;
+    }
+    /* names: the graph's state tensors are exactly the state_dict's */
+    int nstate = 0, bad = 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        const lqf_tensor *T = &g->tensors[t];
+        if ((T->kind != LQF_T_PARAM && T->kind != LQF_T_CONST) || strchr(T->name, '#')) continue;
+        nstate++;
+        int found = -1;
+        for (int i = 0; i < s->n; i++)
+            if (!strcmp(s->name[i], T->name)) found = i;
+        if (found < 0 || s->numel[found] != lqf_tensor_numel(T) || s->grad[found] != (T->kind == LQF_T_PARAM)) {
+            fprintf(stderr, "%s: tensor '%s' does not match the state_dict\n", net, T->name);
+            bad++;
+        }
+    }
+    printf("%s: %d state tensors, state_dict %d\n", net, nstate, s->n);
+    CHECK(bad == 0 && nstate == s->n);
+
+    long off = load_weights(g, s, d);
+    CHECK(off > 0);
+    if (off <= 0) goto out;
+    const int B = s->batch, H = s->cfg.input_h, W = s->cfg.input_w, E = s->cfg.emb;
+    const size_t nx = (size_t)B * 3 * H * W, ne = (size_t)B * E;
+    const float *x = d + off, *w_out = x + nx, *emb = w_out + ne, *dx = emb + ne, *grads = dx + nx;
+    long ngrad = 0, nstat = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (s->grad[i]) ngrad += s->numel[i];
+        if (is_stat(s->name[i])) nstat += s->numel[i];
+    }
+    const float *stats = grads + ngrad, *emb_eval = stats + nstat;
+    CHECK(nd == off + (long)(2 * nx + 3 * ne) + ngrad + nstat);
+    if (nd != off + (long)(2 * nx + 3 * ne) + ngrad + nstat) goto out;
+
+    lqf_trainer *tr = NULL;
+    CHECK(lqf_trainer_create(g, B, &tr) == LQF_OK);
+    if (!tr) goto out;
+    printf("%s: trainer holds %.1f MB\n", net, lqf_trainer_bytes(tr) / 1e6);
+    lqf_trainer_set_input_grad(tr, 1);
+    int tin = g->inputs[0], tout = g->outputs[0];
+    nchw_to_nhwc(B, 3, H, W, x, lqf_trainer_buffer(tr, tin));
+    CHECK(lqf_trainer_forward(tr) == LQF_OK);
+    compare(net, "train embedding", lqf_trainer_buffer(tr, tout), emb, ne);
+    memcpy(lqf_trainer_grad(tr, tout), w_out, ne * sizeof(float));
+    lqf_trainer_zero_grad(tr);
+    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    float *tmp = malloc(nx * sizeof(float) + (size_t)ngrad * sizeof(float) + 64);
+    nchw_to_nhwc(B, 3, H, W, dx, tmp);
+    compare(net, "d input", lqf_trainer_grad(tr, tin), tmp, nx);
+    /* A per-channel shift feeding only training-mode BatchNorms has an exactly zero
+     * gradient; torch's value there is rounding noise (~1e-8 of the largest gradient), so
+     * such "vanishing" tensors (reference below 1e-6 of the network's largest gradient)
+     * must vanish here too; every other tensor is compared at 1e-4 of its own scale. */
+    double gmax = tu_max_abs(grads, (size_t)ngrad);
+    int nvanish = 0;
+    const float *rg = grads, *rs = stats;
+    double wg = 0, ws = 0;
+    for (int i = 0; i < s->n; i++) {
+        char what[200];
+        if (s->grad[i]) {
+            double before = worst_rel;
+            worst_rel = 0;
+            lqf_backbone_get(g, lqf_trainer_grads(tr), s->name[i], tmp, (size_t)s->numel[i]);
+            snprintf(what, sizeof what, "grad %s", s->name[i]);
+            if (tu_max_abs(rg, (size_t)s->numel[i]) < 1e-6 * gmax) {
+                nvanish++;
+                if (!CHECK(tu_max_abs(tmp, (size_t)s->numel[i]) < 1e-6 * gmax))
+                    fprintf(stderr, "%s %s: %g does not vanish\n", net, what, tu_max_abs(tmp, (size_t)s->numel[i]));
+            } else {
+                compare(net, what, tmp, rg, (size_t)s->numel[i]);
+            }
+            wg = fmax(wg, worst_rel);
+            worst_rel = fmax(before, worst_rel);
+            rg += s->numel[i];
+        }
+        if (is_stat(s->name[i])) {
+            double before = worst_rel;
+            worst_rel = 0;
+            lqf_backbone_get(g, g->params, s->name[i], tmp, (size_t)s->numel[i]);
+            snprintf(what, sizeof what, "after forward %s", s->name[i]);
+            compare(net, what, tmp, rs, (size_t)s->numel[i]);
+            ws = fmax(ws, worst_rel);
+            worst_rel = fmax(before, worst_rel);
+            rs += s->numel[i];
+        }
+    }
+    printf("%s: parameter gradients worst %.2e (%d vanishing tensors), running statistics worst %.2e of scale\n",
+           net, wg, nvanish, ws);
+
+    /* eval mode through the trainer and through the inference executor */
+    lqf_trainer_set_training(tr, 0);
+    CHECK(lqf_trainer_forward(tr) == LQF_OK);
+    compare(net, "eval embedding (trainer)", lqf_trainer_buffer(tr, tout), emb_eval, ne);
+    lqf_plan *p = NULL;
+    CHECK(lqf_plan_create(g, B, 0, &p) == LQF_OK);
+    if (p) {
+        nchw_to_nhwc(B, 3, H, W, x, lqf_plan_buffer(p, tin));
+        CHECK(lqf_plan_run(g, p) == LQF_OK);
+        compare(net, "eval embedding (executor)", lqf_plan_buffer(p, tout), emb_eval, ne);
+        lqf_plan_free(p);
+    }
+
+    /* frozen tensors: the first learnable tensor gets no gradient, the others the same */
+    int t0 = -1;
+    for (int t = 0; t < g->n_tensors && t0 < 0; t++)
+        if (g->tensors[t].kind == LQF_T_PARAM) t0 = t;
+    float *saved = malloc(g->n_params * sizeof(float));
+    memcpy(saved, lqf_trainer_grads(tr), g->n_params * sizeof(float));
+    lqf_trainer_set_training(tr, 1);
+    lqf_trainer_freeze_tensor(tr, t0, 1);
+    lqf_trainer_zero_grad(tr);
+    CHECK(lqf_trainer_forward(tr) == LQF_OK);
+    memcpy(lqf_trainer_grad(tr, tout), w_out, ne * sizeof(float));
+    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    const lqf_tensor *T0 = &g->tensors[t0];
+    CHECK(tu_max_abs(lqf_trainer_grads(tr) + T0->offset, (size_t)lqf_tensor_numel(T0)) == 0.0);
+    CHECK(lqf_trainer_freeze(tr, "no.such.tensor", 1) == -1);
+    free(saved);
+    free(tmp);
+    lqf_trainer_free(tr);
+
+    /* AdaFace with its Dropout(0.4): eval mode is the identity, training masks are seeded */
+    if (s->cfg.kind == LQF_BACKBONE_IRESNET_ADAFACE) {
+        lqf_backbone_config c = s->cfg;
+        c.dropout = 0.4f;
+        lqf_graph *g2 = NULL;
+        CHECK(lqf_backbone_build(&c, &g2) == LQF_OK);
+        if (g2 && load_weights(g2, s, d) > 0) {
+            /* running statistics as after the reference's training forward */
+            rs = stats;
+            for (int i = 0; i < s->n; i++)
+                if (is_stat(s->name[i])) {
+                    lqf_backbone_set(g2, g2->params, s->name[i], rs, (size_t)s->numel[i]);
+                    rs += s->numel[i];
+                }
+            lqf_trainer *t2 = NULL;
+            CHECK(lqf_trainer_create(g2, B, &t2) == LQF_OK);
+            if (t2) {
+                float *e1 = malloc(ne * sizeof(float) * 2);
+                nchw_to_nhwc(B, 3, H, W, x, lqf_trainer_buffer(t2, g2->inputs[0]));
+                lqf_trainer_set_training(t2, 0);
+                CHECK(lqf_trainer_forward(t2) == LQF_OK);
+                compare(net, "eval embedding with Dropout(0.4)", lqf_trainer_buffer(t2, g2->outputs[0]), emb_eval, ne);
+                lqf_trainer_set_training(t2, 1);
+                lqf_trainer_set_seed(t2, 99);
+                CHECK(lqf_trainer_forward(t2) == LQF_OK);
+                memcpy(e1, lqf_trainer_buffer(t2, g2->outputs[0]), ne * sizeof(float));
+                CHECK(lqf_trainer_forward(t2) == LQF_OK); /* next forward: another mask */
+                memcpy(e1 + ne, lqf_trainer_buffer(t2, g2->outputs[0]), ne * sizeof(float));
+                CHECK(memcmp(e1, e1 + ne, ne * sizeof(float)) != 0);
+                lqf_trainer_set_seed(t2, 99); /* same seed, same first mask */
+                CHECK(lqf_trainer_forward(t2) == LQF_OK);
+                CHECK(memcmp(e1, lqf_trainer_buffer(t2, g2->outputs[0]), ne * sizeof(float)) == 0);
+                free(e1);
+                lqf_trainer_free(t2);
+            }
+        }
+        lqf_graph_free(g2);
+    }
+out:
+    lqf_graph_free(g);
+    free(d);
+    free(s);
+}
+
+static void test_counts(void) {
+    FILE *f = fopen(tu_testdata("backbone/counts.txt"), "r");
+    if (!CHECK(f != NULL)) return;
+    char kind[32];
+    int depth;
+    long long want;
+    while (fscanf(f, "%31s %d %lld", kind, &depth, &want) == 3) {
+        lqf_backbone_config c;
+        lqf_backbone_kind k = !strcmp(kind, "iresnet")   ? LQF_BACKBONE_IRESNET
+                              : !strcmp(kind, "adaface") ? LQF_BACKBONE_IRESNET_ADAFACE
+                                                         : LQF_BACKBONE_MOBILEFACENET;
+        lqf_backbone_config_default(&c, k, depth);
+        lqf_graph *g = NULL;
+        CHECK(lqf_backbone_build(&c, &g) == LQF_OK);
+        if (!g) continue;
+        long long got = (long long)lqf_backbone_param_count(g);
+        printf("%s-%d: %lld parameters (torch %lld)\n", kind, depth, got, want);
+        CHECK(got == want);
+        lqf_graph_free(g);
+    }
+    fclose(f);
+    /* bad configurations are refused with a message */
+    lqf_backbone_config c;
+    lqf_graph *g = NULL;
+    lqf_backbone_config_default(&c, LQF_BACKBONE_IRESNET, 42);
+    CHECK(lqf_backbone_build(&c, &g) == LQF_ERR_ARG && g == NULL && strstr(lqf_last_error(), "42"));
+    lqf_backbone_config_default(&c, LQF_BACKBONE_MOBILEFACENET, 0);
+    c.input_h = 100;
+    CHECK(lqf_backbone_build(&c, &g) == LQF_ERR_ARG && g == NULL);
+}
+
+/* Training-step throughput at batch 64, 112x112 (forward + backward, training mode). */
+static void bench(lqf_backbone_kind kind, int depth, const char *label) {
+    lqf_backbone_config c;
+    lqf_backbone_config_default(&c, kind, depth);
+    lqf_graph *g = NULL;
+    if (lqf_backbone_build(&c, &g) != LQF_OK) return;
+    int B = 64;
+    const char *bs = getenv("LQFACE_BENCH_BATCH");
+    if (bs && atoi(bs) > 0) B = atoi(bs);
+    lqf_trainer *tr = NULL;
+    if (lqf_trainer_create(g, B, &tr) != LQF_OK) {
+        fprintf(stderr, "bench %s: %s\n", label, lqf_last_error());
+        lqf_graph_free(g);
+        return;
+    }
+    float *in = lqf_trainer_buffer(tr, g->inputs[0]);
+    for (size_t i = 0; i < (size_t)B * 3 * 112 * 112; i++) in[i] = (float)sin(0.001 * i);
+    double tf = 0, tb = 0;
+    int steps = 2;
+    for (int s = 0; s <= steps; s++) {
+        double t0 = lqf_now();
+        lqf_trainer_forward(tr);
+        double t1 = lqf_now();
+        float *go = lqf_trainer_grad(tr, g->outputs[0]);
+        for (int i = 0; i < B * c.emb; i++) go[i] = 1e-3f * (float)((i % 7) - 3);
+        lqf_trainer_backward(tr);
+        double t2 = lqf_now();
+        if (s > 0) { /* the first step warms up */
+            tf += t1 - t0;
+            tb += t2 - t1;
+        }
+    }
+    printf("bench %s batch %d: forward %.2f s, backward %.2f s per step: %.2f img/s (trainer %.2f GB)\n", label, B,
+           tf / steps, tb / steps, B * steps / (tf + tb), lqf_trainer_bytes(tr) / 1e9);
+    lqf_trainer_free(tr);
+    lqf_graph_free(g);
+}
+
+int main(void) {
+    test_net("ir18_insightface");
+    test_net("ir18_adaface");
+    test_net("mobilefacenet");
+    test_counts();
+    printf("largest error vs PyTorch: %.3g of the reference's scale\n", worst_rel);
+    const char *b = getenv("LQFACE_BENCH_TRAIN");
+    if (b && *b == '1') {
+        bench(LQF_BACKBONE_MOBILEFACENET, 0, "MobileFaceNet");
+        bench(LQF_BACKBONE_IRESNET, 18, "IR-18");
+    }
+    return tu_finish("test_backbone");
+}
