@@ -88,6 +88,9 @@ conv_case("dw3x3c16", 2, 16, 6, 13, 16, 3, 3, pad=(1, 1, 1, 1), g=16, act3="relu
 conv_case("dw3x3c64", 2, 64, 5, 10, 64, 3, 3, pad=(1, 1, 1, 1), g=64, act3="prelu1")
 conv_case("dw3x3s2c64", 2, 64, 9, 12, 64, 3, 3, s=(2, 2), pad=(1, 1, 1, 1), g=64, act3="leaky")
 conv_case("dw3x3nopad", 2, 20, 6, 9, 20, 3, 3, g=20, act3="relu")
+conv_case("dw3x3narrow", 2, 32, 3, 2, 32, 3, 3, pad=(1, 1, 1, 1), g=32, act3="prelu1")
+conv_case("dw3x3s2px", 2, 48, 1, 1, 48, 3, 3, s=(2, 2), pad=(1, 1, 1, 1), g=48, act3="leaky")
+conv_case("dw3x3pad2", 2, 16, 5, 6, 16, 3, 3, pad=(2, 2, 0, 1), g=16, act3="relu")
 # few input channels (the direct path for stems): output-channel blocks of 1..4 x 16, tails
 conv_case("fc_c3o8", 2, 3, 13, 15, 8, 3, 3, s=(2, 2), pad=(1, 1, 1, 1), act3="leaky")
 conv_case("fc_c1o24d2", 2, 1, 7, 8, 24, 3, 3, pad=(2, 2, 2, 2), d=(2, 2), act3="prelu1")

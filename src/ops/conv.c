@@ -223,11 +223,11 @@ dw3_row4(const int SW, const float *p, const int64_t C, const __m512 w0, const _
 }
 
 static inline __attribute__((always_inline)) void
-dw3_span(const int CT, const int SW, int Crt, int pl, const float *const xr[3], const float *w, const float *b,
-         const lqf_epilogue *ep, int oxa, int oxb, const float *res, float *yr) {
+dw3_span(const int CT, const int SW, int Crt, int pl, int W, int ow, const float *const xr[3], const float *w,
+         const float *b, const lqf_epilogue *ep, int oxa, int oxb, const float *res, float *yr) {
     const int64_t C = CT ? CT : Crt;
     const int has[3] = {xr[0] != NULL, xr[1] != NULL, xr[2] != NULL};
-    const float *x0 = has[0] ? xr[0] : xr[1], *x1 = xr[1], *x2 = has[2] ? xr[2] : xr[1];
+    const float *x0 = xr[0], *x1 = xr[1], *x2 = xr[2];
     for (int64_t c = 0; c < C; c += 16) {
         __mmask16 m = CT || C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
         const __m512 bias = b ? _mm512_maskz_loadu_ps(m, b + c) : _mm512_setzero_ps();
@@ -237,12 +237,28 @@ dw3_span(const int CT, const int SW, int Crt, int pl, const float *const xr[3], 
         for (int t = 0; t < 9; t++)
             wv[t] = has[t / 3] ? _mm512_maskz_loadu_ps(m, w + t * C + c) : _mm512_setzero_ps();
         const dw_ep e = dw_ep_block(ep, (int)c, m);
+        /* Border columns: taps outside the input skipped (j0 <= j < j1). */
+        for (int bx = 0; bx < ow; bx++) {
+            if (bx == oxa) bx = oxb > oxa ? oxb : oxa;
+            if (bx >= ow) break;
+            const int iw0 = bx * SW - pl, j0 = iw0 < 0 ? -iw0 : 0, j1 = W - iw0 < 3 ? W - iw0 : 3;
+            __m512 a0 = bias;
+            for (int i = 0; i < 3; i++) {
+                if (!has[i]) continue;
+                const float *xrow = i == 0 ? x0 : i == 1 ? x1 : x2;
+                for (int j = j0; j < j1; j++)
+                    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xrow + (int64_t)(iw0 + j) * C + c),
+                                         _mm512_maskz_loadu_ps(m, w + (i * 3 + j) * C + c), a0);
+            }
+            const int64_t o = (int64_t)bx * C + c;
+            dw_store(a0, &e, res ? res + o : NULL, yr + o, m);
+        }
         int ox = oxa;
         for (; ox + 4 <= oxb; ox += 4) {
             const int64_t base = (int64_t)(ox * SW - pl) * C + c, o = (int64_t)ox * C + c;
             __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
             if (has[0]) dw3_row4(SW, x0 + base, C, wv[0], wv[1], wv[2], &a0, &a1, &a2, &a3, m);
-            dw3_row4(SW, x1 + base, C, wv[3], wv[4], wv[5], &a0, &a1, &a2, &a3, m);
+            if (has[1]) dw3_row4(SW, x1 + base, C, wv[3], wv[4], wv[5], &a0, &a1, &a2, &a3, m);
             if (has[2]) dw3_row4(SW, x2 + base, C, wv[6], wv[7], wv[8], &a0, &a1, &a2, &a3, m);
             const float *rc = res ? res + o : NULL;
             dw_store(a0, &e, rc, yr + o, m);
@@ -259,9 +275,11 @@ dw3_span(const int CT, const int SW, int Crt, int pl, const float *const xr[3], 
                 DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
                         _mm512_maskz_loadu_ps(m, p + 2 * C), wv[0], wv[1], wv[2]);
             }
-            p = x1 + base;
-            DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
-                    _mm512_maskz_loadu_ps(m, p + 2 * C), wv[3], wv[4], wv[5]);
+            if (has[1]) {
+                p = x1 + base;
+                DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
+                        _mm512_maskz_loadu_ps(m, p + 2 * C), wv[3], wv[4], wv[5]);
+            }
             if (has[2]) {
                 p = x2 + base;
                 DW_FMA3(a0, _mm512_maskz_loadu_ps(m, p), _mm512_maskz_loadu_ps(m, p + C),
@@ -272,11 +290,11 @@ dw3_span(const int CT, const int SW, int Crt, int pl, const float *const xr[3], 
     }
 }
 
-static void dw3_span_dispatch(int sw, int C, int pl, const float *const xr[3], const float *w, const float *b,
-                              const lqf_epilogue *ep, int oxa, int oxb, const float *res, float *yr) {
+static void dw3_span_dispatch(int sw, int C, int pl, int W, int ow, const float *const xr[3], const float *w,
+                              const float *b, const lqf_epilogue *ep, int oxa, int oxb, const float *res, float *yr) {
 #define DW_CASE(CT)                                                                          \
-    if (sw == 1) dw3_span(CT, 1, C, pl, xr, w, b, ep, oxa, oxb, res, yr);                     \
-    else dw3_span(CT, 2, C, pl, xr, w, b, ep, oxa, oxb, res, yr);                             \
+    if (sw == 1) dw3_span(CT, 1, C, pl, W, ow, xr, w, b, ep, oxa, oxb, res, yr);              \
+    else dw3_span(CT, 2, C, pl, W, ow, xr, w, b, ep, oxa, oxb, res, yr);                      \
     return
     switch (C) {
     case 16: DW_CASE(16);
@@ -342,15 +360,13 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
     if (oxa > oxb) oxa = oxb;
     /* Fast path: 3x3, no dilation, stride 1 or 2; kernel rows in the padding are skipped. */
     int fast = s->kh == 3 && s->kw == 3 && s->dh == 1 && s->dw == 1 && (s->sw == 1 || s->sw == 2) && i1 > i0;
-    if (!fast) oxa = oxb = s->ow;
-    for (int ox = 0; ox < oxa; ox++)
-        dw_pixel(s, xn, w, b, ep, ih0, i0, i1, ox, res ? res + (size_t)ox * C : NULL, yr + (size_t)ox * C);
     if (fast) {
         const float *xr[3];
         for (int i = 0; i < 3; i++) xr[i] = i >= i0 && i < i1 ? xn + (size_t)(ih0 + i) * W * C : NULL;
-        dw3_span_dispatch(s->sw, C, s->pl, xr, w, b, ep, oxa, oxb, res, yr);
+        dw3_span_dispatch(s->sw, C, s->pl, W, s->ow, xr, w, b, ep, oxa, oxb, res, yr);
+        return;
     }
-    for (int ox = oxb; ox < s->ow; ox++)
+    for (int ox = 0; ox < s->ow; ox++)
         dw_pixel(s, xn, w, b, ep, ih0, i0, i1, ox, res ? res + (size_t)ox * C : NULL, yr + (size_t)ox * C);
 #else
     for (int ox = 0; ox < s->ow; ox++) {
