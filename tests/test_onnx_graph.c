@@ -8,6 +8,7 @@
  * double-precision evaluation of the same layers written here from their definitions.
  */
 #include "lqface.h"
+#include "nn/backbone.h"
 #include "nn/net.h"
 #include "testutil.h"
 
@@ -148,7 +149,72 @@ static lqf_graph *build(const weights *w, int shortcut) {
     return g;
 }
 
+/* lqface's own backbones (reduced widths) with random BN statistics: the optimised graph
+ * (BN folded, PRelu and residuals fused) computes what the plain graph computes */
+static void check_backbone(lqf_backbone_kind kind, int depth, const char *what) {
+    lqf_backbone_config c;
+    lqf_backbone_config_default(&c, kind, depth);
+    int wd[4] = {16, 32, 48, 64};
+    memcpy(c.width, wd, sizeof wd);
+    c.input_h = c.input_w = 48;
+    c.emb = 64;
+    c.mfn_base = 16;
+    c.mfn_sep = 64;
+    lqf_net *nets[2] = {NULL, NULL};
+    for (int opt = 0; opt < 2; opt++) {
+        lqf_graph *g = NULL;
+        if (!CHECK(lqf_backbone_build(&c, &g) == LQF_OK)) {
+            fprintf(stderr, "%s: %s\n", what, lqf_last_error());
+            return;
+        }
+        unsigned seed = 99;
+        for (int t = 0; t < g->n_tensors; t++) {
+            lqf_tensor *T = &g->tensors[t];
+            int stat = strstr(T->name, "running_") != NULL, bias = strstr(T->name, ".bias") != NULL;
+            if ((T->kind == LQF_T_PARAM || T->kind == LQF_T_CONST) && T->ndim == 1 && (stat || bias)) {
+                float *d = lqf_graph_data(g, t);
+                int var = strstr(T->name, "running_var") != NULL;
+                for (int64_t i = 0; i < T->dims[0]; i++)
+                    d[i] = (float)(var ? 1.0 + 0.5 * frand(&seed) : 0.3 * frand(&seed));
+            }
+        }
+        CHECK(lqf_net_from_graph(g, opt, &nets[opt]) == LQF_OK);
+    }
+    if (!nets[0] || !nets[1]) return;
+    const lqf_graph *g0 = lqf_net_graph(nets[0]), *g1 = lqf_net_graph(nets[1]);
+    int bn = 0, fused = 0;
+    for (int i = 0; i < g1->n_nodes; i++) {
+        bn += g1->nodes[i].op == LQF_OP_BATCHNORM;
+        fused += g1->nodes[i].op == LQF_OP_CONV && g1->nodes[i].a.conv.residual >= 0;
+    }
+    printf("%s: %d nodes plain, %d optimised (%d BatchNorm left: not after a conv; %d residuals fused)\n", what,
+           g0->n_nodes, g1->n_nodes, bn, fused);
+    CHECK(g1->n_nodes < g0->n_nodes && fused > 0);
+    int64_t od[8];
+    int ond = lqf_net_output_shape(nets[0], 0, 2, od);
+    size_t ny = 1, nx = 2 * 3 * 48 * 48;
+    for (int k = 0; k < ond; k++) ny *= (size_t)od[k];
+    float *x = malloc(nx * sizeof(float)), *y0 = calloc(ny, sizeof(float)), *y1 = calloc(ny, sizeof(float));
+    unsigned seed = 5;
+    for (size_t i = 0; i < nx; i++) x[i] = (float)frand(&seed);
+    float *o0 = y0, *o1 = y1;
+    CHECK(lqf_net_run(nets[0], 2, (const float *const *)&x, &o0) == LQF_OK);
+    CHECK(lqf_net_run(nets[1], 2, (const float *const *)&x, &o1) == LQF_OK);
+    char label[160];
+    snprintf(label, sizeof label, "%s: optimised = plain (tol 1e-4 x max %.3g)", what, tu_max_abs(y0, ny));
+    CHECK(tu_max_abs(y0, ny) > 0);
+    tu_close(label, y1, y0, ny, 1e-4 * tu_max_abs(y0, ny), 0);
+    free(x);
+    free(y0);
+    free(y1);
+    lqf_net_free(nets[0]);
+    lqf_net_free(nets[1]);
+}
+
 int main(void) {
+    check_backbone(LQF_BACKBONE_IRESNET, 18, "IResNet-18 (insightface)");
+    check_backbone(LQF_BACKBONE_IRESNET_ADAFACE, 18, "IResNet-18 (AdaFace)");
+    check_backbone(LQF_BACKBONE_MOBILEFACENET, 0, "MobileFaceNet");
     weights w;
     unsigned seed = 7;
     for (int i = 0; i < O * C * 9; i++) w.w1[i] = (float)(0.3 * frand(&seed));

@@ -58,6 +58,9 @@ static int params_reserve(lqf_graph *g, size_t need) {
 int lqf_graph_add_tensor(lqf_graph *g, const char *name, lqf_tensor_kind kind, int ndim,
                          const int64_t *dims, int batched) {
     if (ndim < 0 || ndim > LQF_MAX_DIMS) return -1;
+    /* dims may point into g->tensors (e.g. another tensor's dims): copy before growing */
+    int64_t d[LQF_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) d[i] = dims[i];
     if (g->n_tensors == g->cap_tensors) {
         int cap = g->cap_tensors ? 2 * g->cap_tensors : 64;
         lqf_tensor *t = realloc(g->tensors, (size_t)cap * sizeof *t);
@@ -71,7 +74,7 @@ int lqf_graph_add_tensor(lqf_graph *g, const char *name, lqf_tensor_kind kind, i
     if (!t->name) return -1;
     t->kind = kind;
     t->ndim = ndim;
-    for (int i = 0; i < ndim; i++) t->dims[i] = dims[i];
+    for (int i = 0; i < ndim; i++) t->dims[i] = d[i];
     t->batched = batched;
     t->nhwc = ndim == 4;
     t->producer = -1;

@@ -98,7 +98,8 @@ static lqf_status fold_bn(lqf_graph *g, int c, int b) {
 lqf_status lqf_graph_optimize(lqf_graph *g) {
     int nn = g->n_nodes;
     char *dead = calloc((size_t)nn + 1, 1);
-    int *readers = malloc(((size_t)g->n_tensors + 8) * sizeof *readers);
+    /* folding a BatchNorm into a bias-free convolution adds a bias tensor: room for one per node */
+    int *readers = malloc(((size_t)g->n_tensors + (size_t)nn + 8) * sizeof *readers);
     if (!dead || !readers) {
         free(dead);
         free(readers);
