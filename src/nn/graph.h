@@ -36,7 +36,9 @@ typedef struct {
     int ndim;
     int64_t dims[LQF_MAX_DIMS]; /* logical order, as built (batch = graph->build_batch) */
     int batched;                /* dims[0] follows the run's batch */
-    int nhwc;                   /* 1 for 4-D tensors: physical order N,H,W,C */
+    int nhwc;                   /* 1 for 4-D tensors: physical order N,H,W,C (0: dense; the ONNX
+                                   importer uses that for Transpose/Reshape outputs that only
+                                   feed other view operators, so they alias instead of copy) */
     size_t offset;              /* PARAM/CONST: float offset into graph->params */
     int producer;               /* ACT: index of the producing node, else -1 */
 } lqf_tensor;
