@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S 112
@@ -35,6 +36,8 @@ static void dump_free(epoch_dump *e) {
     memset(e, 0, sizeof *e);
 }
 
+static double last_cpu_s; /* process CPU seconds of the last run_epoch (all threads) */
+
 /* Run one epoch and keep everything; returns seconds. */
 static double run_epoch(const lqf_dataset *d, const lqf_loader_options *o, int epoch, epoch_dump *e) {
     lqf_loader *l = NULL;
@@ -49,6 +52,7 @@ static double run_epoch(const lqf_dataset *d, const lqf_loader_options *o, int e
     e->items = malloc(sizeof(size_t) * cap);
     e->batch_n = calloc((size_t)lqf_loader_num_batches(l) + 1, sizeof(int));
     double t0 = lqf_now();
+    clock_t c0 = clock();
     CHECK(lqf_loader_start_epoch(l, epoch) == LQF_OK);
     const lqf_batch *b;
     for (;;) {
@@ -66,6 +70,7 @@ static double run_epoch(const lqf_dataset *d, const lqf_loader_options *o, int e
         e->n += b->n;
     }
     double dt = lqf_now() - t0;
+    last_cpu_s = (double)(clock() - c0) / CLOCKS_PER_SEC;
     CHECK(e->nb == lqf_loader_num_batches(l));
     lqf_loader_free(l);
     return dt;
@@ -178,9 +183,9 @@ static void test_folder(const lqf_dataset *d) {
         oa.augment.cross_share = 0.25f, oa.augment.n_cross = 2, oa.augment.cross_res[0] = 14, oa.augment.cross_res[1] = 28;
         epoch_dump a1, a2, a3;
         oa.n_threads = 1, oa.prefetch = 1;
-        double t1 = run_epoch(d, &oa, 3, &a1);
+        double t1 = run_epoch(d, &oa, 3, &a1), cpu1 = last_cpu_s;
         oa.n_threads = 2, oa.prefetch = 4;
-        double t2 = run_epoch(d, &oa, 3, &a2);
+        double t2 = run_epoch(d, &oa, 3, &a2), cpu2 = last_cpu_s;
         oa.n_threads = 3, oa.prefetch = 2;
         run_epoch(d, &oa, 3, &a3);
         int same = dumps_equal(&a1, &a2) && dumps_equal(&a1, &a3);
@@ -194,9 +199,9 @@ static void test_folder(const lqf_dataset *d) {
                same ? "yes" : "no", changed, c.n);
         CHECK(same && !memcmp(a1.items, c.items, sizeof(size_t) * c.n));
         CHECK(changed > c.n / 4 && changed < c.n);
-        printf("throughput (decode PGM + resize + augment + normalise, 112x112, batch 32): 1 thread %.0f images/s, "
-               "2 threads %.0f images/s\n",
-               a1.n / t1, a2.n / t2);
+        printf("throughput (decode PGM + resize + augment + normalise, 112x112, batch 32): 1 thread %.0f images/s "
+               "(%.2f CPU ms/image), 2 threads %.0f images/s (%.2f CPU ms/image)\n",
+               a1.n / t1, 1e3 * cpu1 / a1.n, a2.n / t2, 1e3 * cpu2 / a2.n);
         dump_free(&a1);
         dump_free(&a2);
         dump_free(&a3);
