@@ -189,6 +189,26 @@ static void test_folder(const lqf_dataset *d) {
         oa.n_threads = 3, oa.prefetch = 2;
         run_epoch(d, &oa, 3, &a3);
         int same = dumps_equal(&a1, &a2) && dumps_equal(&a1, &a3);
+        /* resuming mid-epoch: starting at batch 5 gives batches 5.. of the full epoch */
+        {
+            lqf_loader *l = NULL;
+            int resumed_ok = lqf_loader_create(d, &oa, &l) == LQF_OK && lqf_loader_start_epoch_at(l, 3, 5) == LQF_OK;
+            int at = 0, nb = 0;
+            for (int k = 0; k < 5; k++) at += a1.batch_n[k];
+            const lqf_batch *bt;
+            while (resumed_ok && lqf_loader_next(l, &bt) == LQF_OK && bt) {
+                resumed_ok &= bt->index == 5 + nb && bt->n == a1.batch_n[5 + nb] &&
+                              !memcmp(bt->x, a1.x + (size_t)at * PX, sizeof(float) * PX * bt->n) &&
+                              !memcmp(bt->items, a1.items + at, sizeof(size_t) * bt->n);
+                at += bt->n;
+                nb++;
+            }
+            printf("start at batch 5 of epoch 3: %d batches identical to the full epoch's: %s\n", nb,
+                   resumed_ok && at == a1.n ? "yes" : "no");
+            CHECK(resumed_ok && at == a1.n && nb == a1.nb - 5);
+            CHECK(l && lqf_loader_start_epoch_at(l, 0, a1.nb + 1) == LQF_ERR_ARG);
+            lqf_loader_free(l);
+        }
         /* the augmentations did something: compare with the clean epoch 3 */
         epoch_dump c;
         run_epoch(d, &o, 3, &c);

@@ -251,8 +251,12 @@ size_t lqf_loader_num_failed(const lqf_loader *l) {
     return n;
 }
 
-lqf_status lqf_loader_start_epoch(lqf_loader *l, int epoch) {
+lqf_status lqf_loader_start_epoch(lqf_loader *l, int epoch) { return lqf_loader_start_epoch_at(l, epoch, 0); }
+
+lqf_status lqf_loader_start_epoch_at(lqf_loader *l, int epoch, int batch) {
     if (!l) return lqf_fail(LQF_ERR_ARG, "lqf_loader_start_epoch: NULL loader");
+    if (batch < 0 || batch > l->nb)
+        return lqf_fail(LQF_ERR_ARG, "loader: cannot start at batch %d (an epoch has %d)", batch, l->nb);
     pthread_mutex_lock(&l->mu);
     l->started = 0; /* hand out nothing more; wait for what is running */
     while (l->in_flight > 0) pthread_cond_wait(&l->cv_done, &l->mu);
@@ -268,7 +272,8 @@ lqf_status lqf_loader_start_epoch(lqf_loader *l, int epoch) {
         }
     }
     for (int i = 0; i < l->o.prefetch; i++) l->ring[i].batch_id = -1, l->ring[i].ready = 0;
-    l->next_batch = l->next_pos = l->consumed = l->released = 0;
+    l->next_pos = 0;
+    l->next_batch = l->consumed = l->released = batch;
     l->started = 1;
     pthread_cond_broadcast(&l->cv_work);
     pthread_mutex_unlock(&l->mu);

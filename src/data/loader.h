@@ -66,6 +66,10 @@ lqf_status lqf_loader_create(const lqf_dataset *d, const lqf_loader_options *o, 
 void lqf_loader_free(lqf_loader *l);
 /* Begin epoch e (abandoning what is left of the current one). */
 lqf_status lqf_loader_start_epoch(lqf_loader *l, int epoch);
+/* Begin epoch e at batch `batch` (0 <= batch <= batches per epoch): the batches are exactly
+ * those a full epoch gives from that one on, and the skipped ones are not decoded (resuming
+ * a run mid-epoch from a checkpoint). */
+lqf_status lqf_loader_start_epoch_at(lqf_loader *l, int epoch, int batch);
 /* Next batch of the epoch: *b points into the loader and stays valid until the next call;
  * *b = NULL (and LQF_OK) at the end of the epoch. */
 lqf_status lqf_loader_next(lqf_loader *l, const lqf_batch **b);
