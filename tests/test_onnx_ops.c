@@ -170,6 +170,7 @@ int main(void) {
     check_model("convbn");
     check_model("dense");
     check_model("layout");
+    check_model("misc");
     check_fusion();
     return tu_finish("test_onnx_ops");
 }

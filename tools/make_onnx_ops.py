@@ -15,7 +15,9 @@ and writes ops_<name>_out.f32. Needs Debian's python3-onnx (onnx.helper only; no
   layout  (opset 9):  Transpose then Relu on the transposed 4-D tensor, Concat on axes 1 and 2,
                       Upsample (scales input), Sub of a [C,1,1] constant, Div of two
                       activations, LeakyRelu, Reshape with 0 and -1, Gemm (alpha, beta, transB=0),
-                      Exp, Squeeze/Unsqueeze (attributes)
+                      Exp, Squeeze/Unsqueeze (attributes), Clip (attributes)
+  misc    (opset 11): Clip (inputs), GlobalAveragePool, Tanh, Abs, Sqrt, ReduceMean, ReduceL2 +
+                      Div (an L2-normalised embedding), Pow 2, Neg, Reciprocal
 
 Run: /usr/bin/python3 tools/make_onnx_ops.py   (then: node tools/ref_onnx.js)
 """
@@ -121,8 +123,31 @@ def layout():
         helper.make_node("Unsqueeze", ["gm"], ["u"], axes=[2, 3]),            # [N,7,1,1]
         helper.make_node("Squeeze", ["u"], ["sq"], axes=[3]),                 # [N,7,1]
         helper.make_node("Exp", ["sq"], ["y"]),
+        helper.make_node("Clip", ["sb"], ["clip"], min=-0.3, max=0.4),        # opset < 11: attributes
     ]
-    save("layout", nodes, inits, [1, 4, 6, 6], ["y", "up"], 9)
+    save("layout", nodes, inits, [1, 4, 6, 6], ["y", "up", "clip"], 9)
+
+
+def misc():
+    inits = [init("w", w(8, 3, 3, 3)), init("b", w(8)), init("lo", np.array(-0.5, np.float32)),
+             init("hi", np.array(0.8, np.float32)), init("two", np.array(2.0, np.float32))]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c", "lo", "hi"], ["c1"]),                  # opset 11: inputs
+        helper.make_node("GlobalAveragePool", ["c1"], ["gap"]),
+        helper.make_node("Tanh", ["c"], ["th"]),
+        helper.make_node("Abs", ["th"], ["ab"]),
+        helper.make_node("Sqrt", ["ab"], ["sr"]),
+        helper.make_node("ReduceMean", ["sr"], ["rm"], axes=[2, 3], keepdims=1),
+        helper.make_node("Add", ["gap", "rm"], ["a"]),
+        helper.make_node("Flatten", ["a"], ["f"]),
+        helper.make_node("ReduceL2", ["f"], ["nrm"], axes=[1], keepdims=1),
+        helper.make_node("Div", ["f", "nrm"], ["emb"]),                       # AdaFace-style x / |x|
+        helper.make_node("Pow", ["f", "two"], ["p2"]),
+        helper.make_node("Neg", ["p2"], ["ng"]),
+        helper.make_node("Reciprocal", ["ng"], ["misc"]),
+    ]
+    save("misc", nodes, inits, [1, 3, 10, 10], ["emb", "misc"], 11)
 
 
 if __name__ == "__main__":
@@ -130,3 +155,4 @@ if __name__ == "__main__":
     convbn()
     dense()
     layout()
+    misc()

@@ -96,7 +96,7 @@ async function main() {
     toNCHW(readU8('onet.u8'), 4, 48, 48, 48, 48, m127, 1 / 128), [4, 3, 48, 48], 1));
 
   // synthetic operator models from tools/make_onnx_ops.py (random float32 input, batch 2)
-  const ops = { convbn: [2, 3, 16, 12], dense: [2, 3, 8, 8], layout: [2, 4, 6, 6] };
+  const ops = { convbn: [2, 3, 16, 12], dense: [2, 3, 8, 8], layout: [2, 4, 6, 6], misc: [2, 3, 10, 10] };
   for (const [name, dims] of Object.entries(ops)) {
     const buf = fs.readFileSync(path.join(DATA, `ops_${name}_in.f32`));
     const x = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);

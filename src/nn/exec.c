@@ -400,6 +400,23 @@ static void run_batchnorm(lqf_plan *p, const lqf_node *nd) {
         for (int k = 0; k < c; k++) y[r * c + k] = x[r * c + k] * sc[k] + sc[c + k];
 }
 
+/* y = fn(x) elementwise over n values (same layout). */
+static void run_unary(lqf_unary_fn fn, float lo, float hi, int64_t n, const float *x, float *y) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        switch (fn) {
+        case LQF_UN_SQRT: v = sqrtf(v); break;
+        case LQF_UN_TANH: v = tanhf(v); break;
+        case LQF_UN_CLIP: v = v < lo ? lo : v > hi ? hi : v; break;
+        case LQF_UN_ABS: v = fabsf(v); break;
+        case LQF_UN_NEG: v = -v; break;
+        case LQF_UN_RECIPROCAL: v = 1.0f / v; break;
+        }
+        y[i] = v;
+    }
+}
+
 lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p) {
     if (!g || !p || p->g != g || p->nt != g->n_tensors)
         return lqf_fail(LQF_ERR_ARG, "%s: plan does not belong to this graph",
@@ -452,6 +469,11 @@ lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p) {
         case LQF_OP_EXP: {
             const float *x = unary_source(p, t0, nd->out);
             lqf_exp_forward(view_numel(vo), x, y);
+            break;
+        }
+        case LQF_OP_UNARY: {
+            const float *x = unary_source(p, t0, nd->out);
+            run_unary(nd->a.unary.fn, nd->a.unary.lo, nd->a.unary.hi, view_numel(vo), x, y);
             break;
         }
         case LQF_OP_ADD:

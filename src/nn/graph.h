@@ -64,10 +64,14 @@ typedef enum {
     LQF_OP_SOFTMAX,     /* in: x; attr axis */
     LQF_OP_REDUCESUM,   /* in: x; attr reduce */
     LQF_OP_DROPOUT,     /* in: x; attr dropout (identity at inference; training: seeded mask) */
+    LQF_OP_UNARY,       /* in: x; attr unary: elementwise sqrt/tanh/clip/abs/neg/reciprocal */
     LQF_OP_COUNT
 } lqf_op;
 
 #define LQF_MAX_NODE_IN 8
+
+/* LQF_OP_UNARY functions (ONNX Sqrt, Tanh, Clip, Abs, Neg, Reciprocal). */
+typedef enum { LQF_UN_SQRT = 0, LQF_UN_TANH, LQF_UN_CLIP, LQF_UN_ABS, LQF_UN_NEG, LQF_UN_RECIPROCAL } lqf_unary_fn;
 
 typedef struct {
     lqf_op op;
@@ -91,6 +95,7 @@ typedef struct {
         struct { int axis; } softmax;
         struct { int trans_a, trans_b; float alpha, beta; } gemm;
         struct { int naxes; int axes[LQF_MAX_DIMS]; int keepdims; } reduce;
+        struct { lqf_unary_fn fn; float lo, hi; } unary; /* lo/hi: Clip bounds */
         float alpha; /* LeakyReLU */
         struct { float p; } dropout; /* drop probability */
     } a;

@@ -245,7 +245,7 @@ static const char *const k_op_names[LQF_OP_COUNT] = {
     [LQF_OP_RESIZE] = "Resize",     [LQF_OP_TRANSPOSE] = "Transpose",
     [LQF_OP_RESHAPE] = "Reshape",   [LQF_OP_CONCAT] = "Concat",
     [LQF_OP_GEMM] = "Gemm",         [LQF_OP_SOFTMAX] = "Softmax",
-    [LQF_OP_REDUCESUM] = "ReduceSum", [LQF_OP_DROPOUT] = "Dropout",
+    [LQF_OP_REDUCESUM] = "ReduceSum", [LQF_OP_DROPOUT] = "Dropout", [LQF_OP_UNARY] = "Unary",
 };
 
 static void conv_shape_1(const lqf_graph *g, const lqf_node *n, lqf_conv_shape *s) {

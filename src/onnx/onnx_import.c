@@ -387,7 +387,8 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
             r.val[i] = x;
         }
     } else if (!strcmp(op, "Floor") || !strcmp(op, "Ceil") || !strcmp(op, "Neg") || !strcmp(op, "Sqrt") ||
-               !strcmp(op, "Exp") || !strcmp(op, "Relu") || !strcmp(op, "Sigmoid")) {
+               !strcmp(op, "Exp") || !strcmp(op, "Relu") || !strcmp(op, "Sigmoid") || !strcmp(op, "Abs") ||
+               !strcmp(op, "Reciprocal") || !strcmp(op, "Tanh")) {
         r = *a;
         r.ctensor = -1;
         ALLOC_R(na);
@@ -398,7 +399,9 @@ static lqf_status fold_node(importer *im, const Onnx__NodeProto *n, int idx, iva
             case 'C': x = ceil(x); break;
             case 'N': x = -x; break;
             case 'E': x = (float)exp(x); break;
-            case 'R': x = x > 0 ? x : 0; break;
+            case 'R': x = op[2] == 'l' ? (x > 0 ? x : 0) : (float)(1.0 / x); break;
+            case 'A': x = fabs(x); break;
+            case 'T': x = (float)tanh(x); break;
             case 'S': x = op[1] == 'q' ? (float)sqrt(x) : (float)(1.0 / (1.0 + exp(-x))); break;
             }
             r.val[i] = x;
@@ -596,12 +599,13 @@ static const char *const k_supported[] = {
     "Conv", "BatchNormalization", "PRelu", "Relu", "LeakyRelu", "Sigmoid", "Add", "Sub", "Mul", "Div",
     "Exp", "MaxPool", "Resize", "Upsample", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
     "Concat", "Gemm", "MatMul", "Softmax", "ReduceSum", "Identity", "Dropout",
+    "ReduceMean", "ReduceL2", "GlobalAveragePool", "Sqrt", "Tanh", "Abs", "Neg", "Reciprocal", "Clip", "Pow",
     /* folded at load (constant or shape inputs only) */
-    "Shape", "Gather", "Slice", "Cast", "Floor", "Ceil", "Neg", "Sqrt", "Constant", NULL};
+    "Shape", "Gather", "Slice", "Cast", "Floor", "Ceil", "Constant", NULL};
 /* operators that only exist as constant folding */
 static int fold_only(const char *op) {
     return !strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Slice") || !strcmp(op, "Cast") ||
-           !strcmp(op, "Floor") || !strcmp(op, "Ceil") || !strcmp(op, "Neg") || !strcmp(op, "Sqrt");
+           !strcmp(op, "Floor") || !strcmp(op, "Ceil");
 }
 
 /* ------------------------------------------------------------------ reshape-like */
@@ -1219,25 +1223,37 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         if (r == LQF_OK) g->a.softmax.axis = axis;
         return r;
     }
-    if (!strcmp(op, "ReduceSum")) {
+    if (!strcmp(op, "ReduceSum") || !strcmp(op, "ReduceMean") || !strcmp(op, "ReduceL2") ||
+        !strcmp(op, "GlobalAveragePool")) {
+        /* Mean = Sum x 1/count, L2 = Sqrt(Sum(x*x)), GlobalAveragePool = Mean over H,W kept */
+        int gap = op[0] == 'G', mean = gap || !strcmp(op, "ReduceMean"), l2 = !strcmp(op, "ReduceL2");
         int64_t axes[LQF_MAX_DIMS];
-        int na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
-        if (na < 0 && nin > 1 && in[1]) {
-            if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
-            int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
-            na = n1 > LQF_MAX_DIMS ? LQF_MAX_DIMS + 1 : (int)n1;
-            for (int i = 0; i < na && i < LQF_MAX_DIMS; i++) axes[i] = to_i64(in[1]->val[i]);
+        int na = -1, keep = 1;
+        if (gap) {
+            if (x->ndim < 3) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%d-D input", x->ndim);
+            na = 0;
+            for (int d = 2; d < x->ndim; d++) axes[na++] = d;
+        } else {
+            na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
+            if (na < 0 && nin > 1 && in[1]) {
+                if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
+                int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
+                na = n1 > LQF_MAX_DIMS ? LQF_MAX_DIMS + 1 : (int)n1;
+                for (int i = 0; i < na && i < LQF_MAX_DIMS; i++) axes[i] = to_i64(in[1]->val[i]);
+            }
+            if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
+            if (na < 0) {
+                na = x->ndim;
+                for (int i = 0; i < na; i++) axes[i] = i;
+            }
+            keep = (int)attr_i(n, "keepdims", 1);
         }
-        if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
-        if (na < 0) {
-            na = x->ndim;
-            for (int i = 0; i < na; i++) axes[i] = i;
-        }
-        int keep = (int)attr_i(n, "keepdims", 1);
         char red[LQF_MAX_DIMS] = {0};
+        int64_t count = 1;
         for (int i = 0; i < na; i++) {
             int a = norm_axis(axes[i], x->ndim);
             if (a < 0 || a >= x->ndim) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad axis");
+            if (!red[a]) count *= x->dims[a];
             red[a] = 1;
             axes[i] = a;
         }
@@ -1249,14 +1265,93 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         if (red[0] && x->batched) im->batch_ok = 0;
         int batched = x->batched && !red[0];
         if (!keep && k == 4) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "keepdims=0 into a 4-D result");
+        const char *label = node_label(im, n, idx);
+        char nm[600];
+        int src = xt;
+        if (l2) { /* x*x */
+            snprintf(nm, sizeof nm, "%s#square", n->output[0]);
+            int sq = lqf_graph_add_tensor(im->g, nm, LQF_T_ACT, x->ndim, x->dims, x->batched);
+            int two[2] = {xt, xt};
+            if (sq < 0 || lqf_graph_add_node(im->g, LQF_OP_MUL, nm, two, 2, sq) < 0) return im_fail(im);
+            src = sq;
+        }
+        int sum;
+        ival *o = NULL;
+        if (mean || l2) {
+            snprintf(nm, sizeof nm, "%s#sum", n->output[0]);
+            sum = lqf_graph_add_tensor(im->g, nm, LQF_T_ACT, k, od, batched);
+        } else {
+            o = new_act(im, n->output[0], k, od, batched);
+            sum = o ? o->tensor : -1;
+        }
+        if (sum < 0) return im_fail(im);
+        int nd = lqf_graph_add_node(im->g, LQF_OP_REDUCESUM, label, &src, 1, sum);
+        if (nd < 0) return im_fail(im);
+        lqf_node *g = &im->g->nodes[nd];
+        g->a.reduce.naxes = na;
+        for (int i = 0; i < na; i++) g->a.reduce.axes[i] = (int)axes[i];
+        g->a.reduce.keepdims = keep;
+        if (!mean && !l2) return LQF_OK;
+        o = new_act(im, n->output[0], k, od, batched);
+        if (!o) return im_fail(im);
+        if (mean) {
+            snprintf(nm, sizeof nm, "%s#1/count", n->output[0]);
+            int c = lqf_graph_add_tensor(im->g, nm, LQF_T_CONST, 0, od, 0);
+            if (c < 0) return im_fail(im);
+            lqf_graph_data(im->g, c)[0] = (float)(1.0 / (double)count);
+            int two[2] = {sum, c};
+            if (lqf_graph_add_node(im->g, LQF_OP_MUL, label, two, 2, o->tensor) < 0) return im_fail(im);
+        } else {
+            nd = lqf_graph_add_node(im->g, LQF_OP_UNARY, label, &sum, 1, o->tensor);
+            if (nd < 0) return im_fail(im);
+            im->g->nodes[nd].a.unary.fn = LQF_UN_SQRT;
+        }
+        return LQF_OK;
+    }
+    if (!strcmp(op, "Sqrt") || !strcmp(op, "Tanh") || !strcmp(op, "Abs") || !strcmp(op, "Neg") ||
+        !strcmp(op, "Reciprocal") || !strcmp(op, "Clip")) {
+        lqf_unary_fn fn = op[0] == 'S' ? LQF_UN_SQRT : op[0] == 'T' ? LQF_UN_TANH : op[0] == 'A' ? LQF_UN_ABS
+                          : op[0] == 'N' ? LQF_UN_NEG : op[0] == 'R' ? LQF_UN_RECIPROCAL : LQF_UN_CLIP;
+        float lo = -INFINITY, hi = INFINITY;
+        if (fn == LQF_UN_CLIP) {
+            if (im->opset < 11) {
+                lo = attr_f(n, "min", -INFINITY);
+                hi = attr_f(n, "max", INFINITY);
+            } else {
+                for (int b = 1; b < 3 && b < nin; b++) {
+                    if (!in[b]) continue;
+                    if (in[b]->tensor >= 0 || numel_of(in[b]->ndim, in[b]->dims) != 1)
+                        return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "min/max must be constant scalars");
+                    if (b == 1) lo = (float)in[b]->val[0];
+                    else hi = (float)in[b]->val[0];
+                }
+            }
+        }
         lqf_node *g;
-        lqf_status r = simple_node(im, n, idx, LQF_OP_REDUCESUM, &xt, 1, k, od, batched, &g);
+        lqf_status r = simple_node(im, n, idx, LQF_OP_UNARY, &xt, 1, ond, od, x->batched, &g);
         if (r == LQF_OK) {
-            g->a.reduce.naxes = na;
-            for (int i = 0; i < na; i++) g->a.reduce.axes[i] = (int)axes[i];
-            g->a.reduce.keepdims = keep;
+            g->a.unary.fn = fn;
+            g->a.unary.lo = lo;
+            g->a.unary.hi = hi;
         }
         return r;
+    }
+    if (!strcmp(op, "Pow")) {
+        ival *e = nin > 1 ? in[1] : NULL;
+        if (!e || e->tensor >= 0 || numel_of(e->ndim, e->dims) != 1)
+            return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "the exponent must be a constant scalar");
+        double p = e->val[0];
+        lqf_node *g;
+        if (p == 2.0) {
+            int two[2] = {xt, xt};
+            return simple_node(im, n, idx, LQF_OP_MUL, two, 2, ond, od, x->batched, NULL);
+        }
+        if (p == 0.5 || p == -1.0) {
+            lqf_status r = simple_node(im, n, idx, LQF_OP_UNARY, &xt, 1, ond, od, x->batched, &g);
+            if (r == LQF_OK) g->a.unary.fn = p == 0.5 ? LQF_UN_SQRT : LQF_UN_RECIPROCAL;
+            return r;
+        }
+        return NODE_FAIL(LQF_ERR_UNSUPPORTED, "exponent %g (only 2, 0.5 and -1)", p);
     }
     return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "not handled");
 }
