@@ -2,15 +2,20 @@
  * conv.c — 2-D convolution forward over channels-last tensors, for any kernel, stride,
  * padding, dilation and group count, with a fused epilogue (bias, activation, residual).
  *
- * Three paths, chosen from the shape:
- *   pointwise  1x1, stride 1, no padding, group 1: ONE GEMM over all N*OH*OW rows,
- *              (rows x Cin) * (Cin x Cout), then the epilogue in row blocks;
+ * Four paths, chosen from the shape:
+ *   pointwise  1x1, stride 1, no padding, group 1: one GEMM over all N*OH*OW rows,
+ *              (rows x Cin) * (Cin x Cout), cut into row tiles that threads take
+ *              dynamically; each tile's epilogue runs right after its GEMM, in cache;
  *   depthwise  group == Cin == Cout: direct AVX-512 code vectorised over channels, one
- *              OpenMP task per output row (n, oy), epilogue applied in registers;
+ *              task per output row (n, oy); 3x3 stride 1/2 keeps the 9 weight vectors in
+ *              registers and computes 4 outputs per step; epilogue applied in registers;
+ *   few input  dense, Cin <= 4 (stems): direct broadcast-FMA code over blocks of output
+ *   channels   pixels x 16-channel output blocks, no im2col;
  *   general    everything else (dense 3x3, strided 1x1, grouped): NHWC im2col of a tile
- *              of output rows into scratch, GEMM per group, epilogue on the tile.
+ *              of output rows into the thread's scratch slot, GEMM per group, epilogue.
  * Packed weights: depthwise [KH][KW][C]; otherwise per group [G][KH][KW][Cin/G][Cout/G]
- * (the GEMM's K x N right-hand matrix, K ordered like the im2col rows).
+ * (the GEMM's K x N right-hand matrix, K ordered like the im2col rows). x, y and the
+ * residual must not alias.
  */
 #include "ops/ops_internal.h"
 #include "core/core.h"
@@ -33,8 +38,6 @@
 #define PAR_MIN_MACS_DEFAULT (1 << 20)
 #define PAR_MIN_MACS_DW_DEFAULT (1 << 18)
 static int64_t par_min_macs = PAR_MIN_MACS_DEFAULT, par_min_macs_dw = PAR_MIN_MACS_DW_DEFAULT;
-#define PAR_MIN_MACS par_min_macs
-#define PAR_MIN_MACS_DW par_min_macs_dw
 static int64_t im2col_budget = IM2COL_BUDGET_DEFAULT;
 
 void lqf_conv_set_im2col_budget(int64_t floats) {
@@ -141,7 +144,7 @@ static void conv_pointwise(const lqf_conv_shape *s, const float *x, const float 
     const int nth = omp_get_max_threads();
     const int64_t tile = balanced_tile(m, nth, 1024);
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel for schedule(dynamic, 1) if (ntiles > 1 && m * s->cin * s->cout >= PAR_MIN_MACS)
+#pragma omp parallel for schedule(dynamic, 1) if (ntiles > 1 && m * s->cin * s->cout >= par_min_macs)
     for (int64_t t = 0; t < ntiles; t++) {
         int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
         lqf_sgemm(0, 0, nr, s->cout, s->cin, 1.0f, x + r0 * s->cin, s->cin, w, s->cout, 0.0f,
@@ -393,7 +396,7 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
 static void conv_depthwise(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                            const lqf_epilogue *ep, float *y) {
     int64_t rows = (int64_t)s->n * s->oh;
-#pragma omp parallel for schedule(dynamic, 4) if (lqf_conv_macs(s) * s->n >= PAR_MIN_MACS_DW)
+#pragma omp parallel for schedule(dynamic, 4) if (lqf_conv_macs(s) * s->n >= par_min_macs_dw)
     for (int64_t r = 0; r < rows; r++) dw_row(s, x, w, b, ep, (int)(r / s->oh), (int)(r % s->oh), y);
 }
 
@@ -450,7 +453,7 @@ static void conv_general(const lqf_conv_shape *s, const float *x, const float *w
     if (nth > CONV_SLOTS) nth = CONV_SLOTS;
     const int64_t tile = balanced_tile(m, nth, tmax);
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel num_threads(nth) if (ntiles > 1 && lqf_conv_macs(s) * s->n >= PAR_MIN_MACS)
+#pragma omp parallel num_threads(nth) if (ntiles > 1 && lqf_conv_macs(s) * s->n >= par_min_macs)
     {
         float *slot = col + (size_t)omp_get_thread_num() * tmax * k;
 #pragma omp for schedule(dynamic, 1)
@@ -552,7 +555,7 @@ fc_span(const int U, const int NB, const lqf_conv_shape *s, const float *xn, con
 static void conv_few_channels(const lqf_conv_shape *s, const float *x, const float *w, const float *b,
                               const lqf_epilogue *ep, float *y) {
     const int64_t rows = (int64_t)s->n * s->oh;
-#pragma omp parallel for schedule(dynamic, 2) if (lqf_conv_macs(s) * s->n >= PAR_MIN_MACS)
+#pragma omp parallel for schedule(dynamic, 2) if (lqf_conv_macs(s) * s->n >= par_min_macs)
     for (int64_t r = 0; r < rows; r++) {
         int n = (int)(r / s->oh), oy = (int)(r % s->oh);
         const float *xn = x + (int64_t)n * s->h * s->w * s->cin;
