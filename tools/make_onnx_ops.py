@@ -15,7 +15,8 @@ and writes ops_<name>_out.f32. Needs Debian's python3-onnx (onnx.helper only; no
   layout  (opset 9):  Transpose then Relu on the transposed 4-D tensor, Concat on axes 1 and 2,
                       Upsample (scales input), Sub of a [C,1,1] constant, Div of two
                       activations, LeakyRelu, Reshape with 0 and -1, Gemm (alpha, beta, transB=0),
-                      Exp, Squeeze/Unsqueeze (attributes), Clip (attributes)
+                      Exp, Squeeze/Unsqueeze (attributes), Clip (attributes), Softmax over
+                      the flattened C,H,W (opset < 13 semantics)
   misc    (opset 11): Clip (inputs), GlobalAveragePool, Tanh, Abs, Sqrt, ReduceMean, ReduceL2 +
                       Div (an L2-normalised embedding), Pow 2, Neg, Reciprocal
 
@@ -124,8 +125,9 @@ def layout():
         helper.make_node("Squeeze", ["u"], ["sq"], axes=[3]),                 # [N,7,1]
         helper.make_node("Exp", ["sq"], ["y"]),
         helper.make_node("Clip", ["sb"], ["clip"], min=-0.3, max=0.4),        # opset < 11: attributes
+        helper.make_node("Softmax", ["x"], ["smx"], axis=1),                  # opset < 13: over C*H*W
     ]
-    save("layout", nodes, inits, [1, 4, 6, 6], ["y", "up", "clip"], 9)
+    save("layout", nodes, inits, [1, 4, 6, 6], ["y", "up", "clip", "smx"], 9)
 
 
 def misc():

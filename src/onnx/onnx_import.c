@@ -944,6 +944,10 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
             }
         }
         int batched = xt >= 0 ? reshape_batched(im, x, k, nd) : 0;
+        if (!strcmp(op, "Flatten") && batched && attr_i(n, "axis", 1) == 0) { /* batch folded into dim 1 */
+            batched = 0;
+            im->batch_ok = 0;
+        }
         return emit_reshape(im, n, idx, x, k, nd, batched);
     }
     if (xt < 0 && strcmp(op, "Concat") != 0 && strcmp(op, "Add") && strcmp(op, "Mul") && strcmp(op, "Sub") &&
@@ -1211,14 +1215,27 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
     if (!strcmp(op, "Softmax")) {
         int axis = norm_axis(attr_i(n, "axis", im->opset < 13 ? 1 : -1), x->ndim);
         if (axis < 0 || axis >= x->ndim) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad axis");
-        if (im->opset < 13)
-            /* opset < 13 normalises over dims[axis:] flattened: the same as one axis when
-             * every later dim is 1 */
-            for (int d = axis + 1; d < x->ndim; d++)
-                if (x->dims[d] != 1)
-                    return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "softmax over several flattened axes (opset < 13)");
         if (axis == 0 && x->batched) im->batch_ok = 0;
+        int flat = 0;
+        if (im->opset < 13)
+            /* opset < 13 normalises over dims[axis:] flattened: one axis when every later dim
+             * is 1, else Reshape to (prod dims[:axis], prod dims[axis:]), Softmax, Reshape back */
+            for (int d = axis + 1; d < x->ndim; d++) flat |= x->dims[d] != 1;
         lqf_node *g;
+        if (flat) {
+            char nm[600];
+            int64_t d2[2] = {numel_of(axis, x->dims), numel_of(x->ndim - axis, x->dims + axis)};
+            int b2 = x->batched && axis >= 1;
+            snprintf(nm, sizeof nm, "%s#2d", n->output[0]);
+            int t2 = lqf_graph_add_tensor(im->g, nm, LQF_T_ACT, 2, d2, b2);
+            snprintf(nm, sizeof nm, "%s#softmax", n->output[0]);
+            int t3 = t2 < 0 ? -1 : lqf_graph_add_tensor(im->g, nm, LQF_T_ACT, 2, d2, b2);
+            if (t3 < 0 || lqf_graph_add_node(im->g, LQF_OP_RESHAPE, nm, &xt, 1, t2) < 0) return im_fail(im);
+            int nd = lqf_graph_add_node(im->g, LQF_OP_SOFTMAX, node_label(im, n, idx), &t2, 1, t3);
+            if (nd < 0) return im_fail(im);
+            im->g->nodes[nd].a.softmax.axis = 1;
+            return simple_node(im, n, idx, LQF_OP_RESHAPE, &t3, 1, ond, od, x->batched, NULL);
+        }
         lqf_status r = simple_node(im, n, idx, LQF_OP_SOFTMAX, &xt, 1, ond, od, x->batched, &g);
         if (r == LQF_OK) g->a.softmax.axis = axis;
         return r;
