@@ -84,7 +84,7 @@ static void test_resize(const uint8_t *face) {
             int db = max_diff(big, p + ns, NPIX, &mean_b);
             /* the whole AdaFace step */
             lqf_image *im = image_from(face, S, S);
-            CHECK(lqf_augment_lowres(im, side, (lqf_interp)m) == LQF_OK);
+            CHECK(lqf_augment_lowres(im, side, (lqf_interp)m, (lqf_interp)m) == LQF_OK);
             int dc = max_diff(im->data, p + ns, NPIX, &mean_c);
             printf("resize %-8s 112->%d: max diff %d (mean %.4f); %d->112: %d (mean %.4f); chained: %d (mean %.4f)\n",
                    lqf_interp_name((lqf_interp)m), side, ds, mean_s, side, db, mean_b, dc, mean_c);
@@ -97,6 +97,29 @@ static void test_resize(const uint8_t *face) {
             p += ns + NPIX;
         }
     CHECK(p - ref == n);
+    free(ref);
+    /* different interpolations down and up */
+    ref = load_bytes(tu_testdata("augment/resize_mixed.u8"), &n);
+    f = fopen(tu_testdata("augment/resize_mixed.txt"), "r");
+    if (!CHECK(ref && f)) {
+        if (f) fclose(f);
+        free(ref);
+        return;
+    }
+    int down, up, side, k = 0;
+    while (fscanf(f, "%d %d %d", &down, &up, &side) == 3) {
+        lqf_image *im = image_from(face, S, S);
+        CHECK(lqf_augment_lowres(im, side, (lqf_interp)down, (lqf_interp)up) == LQF_OK);
+        double mean;
+        int d = (long)(k + 1) * NPIX <= n ? max_diff(im->data, ref + (size_t)k * NPIX, NPIX, &mean) : 999;
+        printf("resize %s down to %d, %s up: max diff %d (mean %.4f)\n", lqf_interp_name((lqf_interp)down), side,
+               lqf_interp_name((lqf_interp)up), d, mean);
+        CHECK(d <= 1 && mean < 0.05);
+        lqf_image_free(im);
+        k++;
+    }
+    fclose(f);
+    CHECK(k == 3 && (long)k * NPIX == n);
     free(ref);
 }
 
@@ -244,7 +267,7 @@ static void test_effects(const uint8_t *face) {
         int ok_e = 1, ok_f = 1;
         for (int side = 84; side >= 21; side /= 2) {
             lqf_image *im = image_from(face, S, S);
-            CHECK(lqf_augment_lowres(im, side, (lqf_interp)m) == LQF_OK);
+            CHECK(lqf_augment_lowres(im, side, (lqf_interp)m, (lqf_interp)m) == LQF_OK);
             double e = hf_energy(im), fid = hf_fidelity(ref, im);
             ok_e &= e < prev_e;
             ok_f &= fid < prev_fid;

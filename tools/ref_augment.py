@@ -4,7 +4,8 @@
 - resize.u8: AdaFace's low-resolution step with each of OpenCV's five interpolations
   (NEAREST, LINEAR, CUBIC, AREA, LANCZOS4 = cv2 codes 0..4) at two sides: for each
   (interp, side) the small image cv2.resize(face, (side, side)) followed by the enlarged one
-  cv2.resize(small, (112, 112)), both with that interpolation.
+  cv2.resize(small, (112, 112)), both with that interpolation; resize_mixed.u8: shrink and
+  enlarge with different interpolations (AdaFace draws them independently).
 - jitter.u8: torchvision ColorJitter's uint8 formulas (functional_tensor.py: _blend,
   rgb_to_grayscale), reimplemented in float32 numpy, at fixed factors, on a 56x56 patch.
 - crop.txt: torchvision RandomResizedCrop.get_params with the torch draws replaced by given
@@ -39,6 +40,13 @@ for interp in range(5):
 np.concatenate(blobs).tofile(os.path.join(out, "resize.u8"))
 with open(os.path.join(out, "resize.txt"), "w") as f:
     f.write(" ".join(str(s) for s in SIDES) + "\n")
+# AdaFace draws the shrinking and the enlarging interpolation independently
+MIXED = [(0, 4, 37), (3, 2, 37), (4, 0, 50)]  # (down, up, side)
+np.concatenate([cv2.resize(cv2.resize(face, (s, s), interpolation=d), (112, 112), interpolation=u).ravel()
+                for d, u, s in MIXED]).tofile(os.path.join(out, "resize_mixed.u8"))
+with open(os.path.join(out, "resize_mixed.txt"), "w") as f:
+    for d, u, s in MIXED:
+        f.write(f"{d} {u} {s}\n")
 
 # ---- colour jitter (torchvision functional_tensor on uint8, float32 arithmetic)
 patch = np.ascontiguousarray(face[28:84, 28:84])

@@ -171,12 +171,12 @@ lqf_status lqf_resize_interp(const uint8_t *src, int w, int h, uint8_t *dst, int
     }
 }
 
-lqf_status lqf_augment_lowres(lqf_image *img, int side, lqf_interp m) {
+lqf_status lqf_augment_lowres(lqf_image *img, int side, lqf_interp down, lqf_interp up) {
     if (side <= 0) return lqf_fail(LQF_ERR_ARG, "augment: low-resolution side must be positive (got %d)", side);
     uint8_t *small = malloc((size_t)side * side * 3);
     if (!small) return lqf_fail(LQF_ERR_NOMEM, "augment: out of memory");
-    lqf_status st = lqf_resize_interp(img->data, img->width, img->height, small, side, side, m);
-    if (!st) st = lqf_resize_interp(small, side, side, img->data, img->width, img->height, m);
+    lqf_status st = lqf_resize_interp(img->data, img->width, img->height, small, side, side, down);
+    if (!st) st = lqf_resize_interp(small, side, side, img->data, img->width, img->height, up);
     free(small);
     return st;
 }
@@ -387,6 +387,17 @@ static int uni_int(lqf_rng *r, int lo, int hi) { /* inclusive */
 }
 static int gate(lqf_rng *r, float p) { return lqf_rng_uniform(r) < p; }
 
+/* One interpolation, uniformly among the set bits of mask (linear when the mask is empty). */
+static lqf_interp pick_interp(lqf_rng *r, unsigned mask) {
+    int n = 0;
+    for (int k = 0; k < LQF_INTERP_COUNT; k++) n += (mask >> k) & 1;
+    if (!n) return LQF_INTERP_LINEAR;
+    int pick = (int)(lqf_rng_u64(r) % (uint64_t)n);
+    for (int k = 0; k < LQF_INTERP_COUNT; k++)
+        if ((mask >> k) & 1 && pick-- == 0) return (lqf_interp)k;
+    return LQF_INTERP_LINEAR;
+}
+
 lqf_status lqf_augment_apply(const lqf_augment_config *c, lqf_image *img, lqf_rng *rng, int batch_pos,
                              int batch_size, unsigned *fired) {
     unsigned f = 0;
@@ -403,16 +414,9 @@ lqf_status lqf_augment_apply(const lqf_augment_config *c, lqf_image *img, lqf_rn
         f |= LQF_AUG_CROP;
     }
     if (gate(rng, c->p_lowres)) {
-        int side = (int)(uni(rng, c->lowres_lo, c->lowres_hi) * img->width);
-        int n = 0, pick, m = LQF_INTERP_LINEAR;
-        for (int k = 0; k < LQF_INTERP_COUNT; k++) n += (c->interp_mask >> k) & 1;
-        pick = n ? (int)(lqf_rng_u64(rng) % (uint64_t)n) : 0;
-        for (int k = 0; k < LQF_INTERP_COUNT && n; k++)
-            if ((c->interp_mask >> k) & 1 && pick-- == 0) {
-                m = k;
-                break;
-            }
-        if ((st = lqf_augment_lowres(img, LQF_MAX(side, 1), (lqf_interp)m))) return st;
+        int side = (int)(uni(rng, c->lowres_lo, c->lowres_hi) * img->height);
+        lqf_interp down = pick_interp(rng, c->interp_mask), up = pick_interp(rng, c->interp_mask);
+        if ((st = lqf_augment_lowres(img, LQF_MAX(side, 1), down, up))) return st;
         f |= LQF_AUG_LOWRES;
     }
     if (batch_size > 0 && c->n_cross > 0 && c->cross_share > 0) {

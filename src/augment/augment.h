@@ -40,9 +40,9 @@ const char *lqf_interp_name(lqf_interp m);
 lqf_status lqf_resize_interp(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh, lqf_interp m);
 
 /* ===================================================================== single operations */
-/* AdaFace low resolution: shrink to (side, side) and enlarge back to the image size, both
- * with interpolation m. In place. */
-lqf_status lqf_augment_lowres(lqf_image *img, int side, lqf_interp m);
+/* AdaFace low resolution: shrink to (side, side) with interpolation down and enlarge back
+ * to the image size with interpolation up. In place. */
+lqf_status lqf_augment_lowres(lqf_image *img, int side, lqf_interp down, lqf_interp up);
 
 /* Motion-blur kernel (len x len, len odd >= 1): an anti-aliased line segment of length len-1
  * through the centre at angle_deg (0 = horizontal, counter-clockwise in image coordinates
@@ -57,7 +57,9 @@ lqf_status lqf_augment_motion_blur(lqf_image *img, int len, double angle_deg);
 /* torchvision ColorJitter's adjustments on uint8 (functional_tensor.py): brightness
  * clamp(f*x), contrast clamp(f*x + (1-f)*mean(grey)), saturation clamp(f*x + (1-f)*grey),
  * grey = uint8(0.2989 R + 0.587 G + 0.114 B) (truncated), results truncated to uint8 as
- * torch's .to(uint8). Channel order is taken from img->order. In place. */
+ * torch's .to(uint8). Channel order is taken from img->order. In place. (AdaFace calls them
+ * on PIL images, whose integer arithmetic rounds slightly differently, and on BGR arrays with
+ * RGB grey weights; lqface uses the tensor formulas and the true channel order.) */
 void lqf_adjust_brightness(lqf_image *img, float f);
 void lqf_adjust_contrast(lqf_image *img, float f);
 void lqf_adjust_saturation(lqf_image *img, float f);
@@ -75,8 +77,9 @@ void lqf_hflip(lqf_image *img);
 
 /* ===================================================================== random recipe */
 typedef struct {
-    /* AdaFace low resolution: side = (int)(U(lowres_lo, lowres_hi) * width) (at least 1),
-     * interpolation drawn uniformly among the set bits of interp_mask (bit i = lqf_interp i). */
+    /* AdaFace low resolution (augmenter.py low_res_augmentation): side = (int)(U(lowres_lo,
+     * lowres_hi) * height) (at least 1); the shrinking and the enlarging interpolation are drawn
+     * independently, each uniformly among the set bits of interp_mask (bit i = lqf_interp i). */
     float p_lowres, lowres_lo, lowres_hi;
     unsigned interp_mask;
     /* Cross-resolution batches: the first round(cross_share * batch) positions of every batch
