@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TOL 1e-4
 #define MAXT 512
@@ -32,6 +33,7 @@ static void compare(const char *net, const char *what, const float *got, const f
     if (scale < 1e-6) scale = 1.0;
     for (size_t i = 0; i < n; i++) md = fmax(md, fabs((double)got[i] - want[i]));
     if (md / scale > worst_rel) worst_rel = md / scale;
+    if (getenv("LQFACE_VERBOSE") && md / scale > 2e-5) printf("     %s: %.2e of scale %.3g\n", label, md / scale, scale);
     if (md > TOL * scale) tu_close(label, got, want, n, TOL * scale, 0.0);
     else tu_checks++;
 }
@@ -345,6 +347,7 @@ static void bench(lqf_backbone_kind kind, int depth, const char *label) {
     for (size_t i = 0; i < (size_t)B * 3 * 112 * 112; i++) in[i] = (float)sin(0.001 * i);
     double tf = 0, tb = 0;
     int steps = 2;
+    clock_t c0 = clock();
     for (int s = 0; s <= steps; s++) {
         double t0 = lqf_now();
         lqf_trainer_forward(tr);
@@ -358,8 +361,30 @@ static void bench(lqf_backbone_kind kind, int depth, const char *label) {
             tb += t2 - t1;
         }
     }
-    printf("bench %s batch %d: forward %.2f s, backward %.2f s per step: %.2f img/s (trainer %.2f GB)\n", label, B,
-           tf / steps, tb / steps, B * steps / (tf + tb), lqf_trainer_bytes(tr) / 1e9);
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    printf("bench %s batch %d: forward %.2f s, backward %.2f s per step: %.2f img/s (trainer %.2f GB); "
+           "process CPU %.1f s for %d steps\n", label, B, tf / steps, tb / steps, B * steps / (tf + tb),
+           lqf_trainer_bytes(tr) / 1e9, cpu, steps + 1);
+    /* where the last step's time went, by operator (convolutions by kind) */
+    const double *nf, *nb;
+    lqf_trainer_node_times(tr, &nf, &nb);
+    const char *cls[8] = {"conv dense 3x3", "conv 1x1", "conv depthwise", "conv grouped/other", "batchnorm",
+                          "prelu", "gemm", "other"};
+    double af[8] = {0}, ab[8] = {0};
+    for (int i = 0; i < g->n_nodes; i++) {
+        const lqf_node *nd = &g->nodes[i];
+        int k = 7;
+        if (nd->op == LQF_OP_CONV) {
+            int cin = (int)g->tensors[nd->in[0]].dims[1], G = nd->a.conv.group;
+            k = nd->a.conv.kh == 1 && G == 1 ? 1 : G == 1 ? 0 : G == cin ? 2 : 3;
+        } else if (nd->op == LQF_OP_BATCHNORM) k = 4;
+        else if (nd->op == LQF_OP_PRELU) k = 5;
+        else if (nd->op == LQF_OP_GEMM) k = 6;
+        af[k] += nf[i];
+        ab[k] += nb[i];
+    }
+    for (int k = 0; k < 8; k++)
+        if (af[k] + ab[k] > 0.005) printf("     %-20s forward %6.3f s  backward %6.3f s\n", cls[k], af[k], ab[k]);
     lqf_trainer_free(tr);
     lqf_graph_free(g);
 }

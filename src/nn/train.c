@@ -31,6 +31,7 @@ struct lqf_trainer {
     int nbufs, capbufs;
     size_t bytes;
     int have_forward;
+    double *tf, *tb;   /* [nn] seconds per node in the last forward / backward */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -207,6 +208,8 @@ void lqf_trainer_free(lqf_trainer *t) {
     free(t->frozen);
     free(t->req);
     free(t->save);
+    free(t->tf);
+    free(t->tb);
     free(t);
 }
 
@@ -228,11 +231,13 @@ lqf_status lqf_trainer_create(lqf_graph *g, int batch, lqf_trainer **out) {
     t->frozen = calloc((size_t)nt + 1, 1);
     t->req = calloc((size_t)nt + 1, 1);
     t->save = calloc((size_t)nn + 1, sizeof *t->save);
+    t->tf = calloc((size_t)nn + 1, sizeof *t->tf);
+    t->tb = calloc((size_t)nn + 1, sizeof *t->tb);
     int *slot_of = malloc(((size_t)nt + 1) * sizeof *slot_of);
     size_t *slot_size = calloc((size_t)nt + 1, sizeof *slot_size);
     char *slot_free = calloc((size_t)nt + 1, 1), *pinned = calloc((size_t)nt + 1, 1);
     lqf_status st = LQF_OK;
-    if (!t->views || !t->val || !t->grad || !t->gbirth || !t->frozen || !t->req || !t->save || !slot_of ||
+    if (!t->views || !t->val || !t->grad || !t->gbirth || !t->frozen || !t->req || !t->save || !t->tf || !t->tb || !slot_of ||
         !slot_size || !slot_free || !pinned) {
         st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory creating a trainer", src_of(g));
         goto done;
@@ -387,6 +392,10 @@ float *lqf_trainer_grad(lqf_trainer *t, int tensor) {
 float *lqf_trainer_grads(lqf_trainer *t) { return t->grads; }
 void lqf_trainer_zero_grad(lqf_trainer *t) { memset(t->grads, 0, t->g->n_params * sizeof(float)); }
 size_t lqf_trainer_bytes(const lqf_trainer *t) { return t->bytes; }
+void lqf_trainer_node_times(const lqf_trainer *t, const double **fwd, const double **bwd) {
+    *fwd = t->tf;
+    *bwd = t->tb;
+}
 
 /* ---------------------------------------------------------------- forward */
 
@@ -413,6 +422,7 @@ lqf_status lqf_trainer_forward(lqf_trainer *t) {
         const lqf_node *nd = &g->nodes[i];
         const lqf_view *vo = &t->views[nd->out], *v0 = &t->views[nd->in[0]];
         float *y = t->val[nd->out];
+        double t0 = lqf_now();
         const float *x = cval(t, nd->in[0]);
         switch (nd->op) {
         case LQF_OP_CONV: {
@@ -514,6 +524,7 @@ lqf_status lqf_trainer_forward(lqf_trainer *t) {
             return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: node '%s': operator %s cannot be trained", src_of(g),
                             nd->name, op_name(nd->op));
         }
+        t->tf[i] = lqf_now() - t0;
     }
     t->have_forward = 1;
     return LQF_OK;
@@ -714,6 +725,8 @@ lqf_status lqf_trainer_backward(lqf_trainer *t) {
     }
     for (int i = t->nn - 1; i >= 0; i--) {
         const lqf_node *nd = &g->nodes[i];
+        double t0 = lqf_now();
+        t->tb[i] = 0.0;
         for (int k = 0; k < nd->nin; k++) {
             int x = nd->in[k];
             if (is_value(g, x) && t->req[x] && t->gbirth[x] == i && t->grad[x])
@@ -721,6 +734,7 @@ lqf_status lqf_trainer_backward(lqf_trainer *t) {
         }
         if (!t->req[nd->out]) continue;
         backward_node(t, i);
+        t->tb[i] = lqf_now() - t0;
     }
     return LQF_OK;
 }

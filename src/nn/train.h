@@ -67,5 +67,7 @@ lqf_status lqf_trainer_backward(lqf_trainer *t);
 
 /* Bytes of activation, gradient and scratch memory the trainer holds. */
 size_t lqf_trainer_bytes(const lqf_trainer *t);
+/* Seconds each node took in the last forward and backward (arrays of g->n_nodes). */
+void lqf_trainer_node_times(const lqf_trainer *t, const double **fwd, const double **bwd);
 
 #endif

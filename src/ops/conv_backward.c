@@ -56,17 +56,25 @@ size_t lqf_conv2d_backward_scratch(const lqf_conv_shape *s) {
 }
 
 void lqf_bias_backward(int64_t rows, int c, const float *dy, float *db) {
-    int nchunk = (c + 15) / 16;
-#pragma omp parallel for schedule(static) if (rows * c > 32768)
-    for (int ch = 0; ch < nchunk; ch++) {
-        int c0 = ch * 16, nc = LQF_MIN(16, c - c0);
-        double acc[16] = {0};
+    int nth = rows * c > 32768 ? omp_get_max_threads() : 1;
+    double *part = calloc((size_t)nth * c, sizeof(double));
+    LQF_ASSERT(part);
+#pragma omp parallel num_threads(nth)
+    {
+        double *a = part + (size_t)omp_get_thread_num() * c;
+#pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
-            const float *d = dy + r * c + c0;
-            for (int k = 0; k < nc; k++) acc[k] += d[k];
+            const float *d = dy + r * c;
+#pragma omp simd
+            for (int k = 0; k < c; k++) a[k] += d[k];
         }
-        for (int k = 0; k < nc; k++) db[c0 + k] += (float)acc[k];
     }
+    for (int k = 0; k < c; k++) {
+        double v = 0;
+        for (int t = 0; t < nth; t++) v += part[(size_t)t * c + k];
+        db[k] += (float)v;
+    }
+    free(part);
 }
 
 /* ------------------------------------------------------------------ general (im2col) */

@@ -2,42 +2,73 @@
  * norm.c — batch normalisation over channels-last (rows, C) data, which covers BatchNorm2d
  * (rows = N*H*W) and BatchNorm1d (rows = N): training forward with batch statistics and
  * PyTorch's running-statistics update, inference forward with running statistics, and the
- * backward of both forms. Per-channel sums are accumulated in double, one OpenMP task per
- * block of 16 channels scanning every row (no partial buffers, deterministic); elementwise
- * passes are parallel over rows. The only allocations are O(C) coefficient arrays.
+ * backward of both forms. Per-channel sums are accumulated in double, row-parallel with a
+ * partial sum per thread (vectorised over channels), reduced in thread order; elementwise
+ * passes are parallel over rows. The only allocations are O(threads x C) arrays.
  */
 #include "ops/ops.h"
 #include "core/core.h"
 
 #include <math.h>
+#include <omp.h>
 
-#define CH_BLOCK 16
-
-/* Per-channel mean and biased variance of (rows, c) x, in double. */
-static void channel_moments(int64_t rows, int c, const float *x, double *mean, double *var) {
-    int nb = (c + CH_BLOCK - 1) / CH_BLOCK;
-#pragma omp parallel for schedule(static) if (rows * c > 32768)
-    for (int b = 0; b < nb; b++) {
-        int c0 = b * CH_BLOCK, nc = LQF_MIN(CH_BLOCK, c - c0);
-        double s[CH_BLOCK] = {0}, q[CH_BLOCK] = {0};
-        /* shift by the first row for a stable one-pass variance */
-        float sh[CH_BLOCK] = {0};
-        for (int k = 0; k < nc; k++) sh[k] = rows > 0 ? x[c0 + k] : 0.0f;
+/* Per-channel sums over rows, in double, row-parallel with one partial pair per thread:
+ * s1[c] = sum (x - sh[c]), s2[c] = sum (x - sh[c])^2, or with dy given
+ * s1[c] = sum dy, s2[c] = sum dy * (x - sh[c]). */
+static void channel_sums(int64_t rows, int c, const float *x, const float *dy, const float *sh, double *s1,
+                         double *s2) {
+    int nth = rows * c > 32768 ? omp_get_max_threads() : 1;
+    double *part = calloc((size_t)nth * 2 * c, sizeof(double));
+    LQF_ASSERT(part);
+#pragma omp parallel num_threads(nth)
+    {
+        double *a = part + (size_t)omp_get_thread_num() * 2 * c, *b = a + c;
+#pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
-            const float *xr = x + r * c + c0;
-            for (int k = 0; k < nc; k++) {
-                double d = (double)xr[k] - sh[k];
-                s[k] += d;
-                q[k] += d * d;
+            const float *xr = x + r * c;
+            if (dy) {
+                const float *gr = dy + r * c;
+#pragma omp simd
+                for (int k = 0; k < c; k++) {
+                    double g = gr[k];
+                    a[k] += g;
+                    b[k] += g * ((double)xr[k] - sh[k]);
+                }
+            } else {
+#pragma omp simd
+                for (int k = 0; k < c; k++) {
+                    double d = (double)xr[k] - sh[k];
+                    a[k] += d;
+                    b[k] += d * d;
+                }
             }
         }
-        for (int k = 0; k < nc; k++) {
-            double m = s[k] / (double)rows;
-            mean[c0 + k] = m + sh[k];
-            double v = q[k] / (double)rows - m * m;
-            var[c0 + k] = v > 0 ? v : 0;
-        }
     }
+    for (int k = 0; k < c; k++) {
+        double u = 0, v = 0;
+        for (int t = 0; t < nth; t++) {
+            u += part[(size_t)t * 2 * c + k];
+            v += part[(size_t)t * 2 * c + c + k];
+        }
+        s1[k] = u;
+        s2[k] = v;
+    }
+    free(part);
+}
+
+/* Per-channel mean and biased variance of (rows, c) x, in double (shifted by the first
+ * row for a stable one-pass variance). */
+static void channel_moments(int64_t rows, int c, const float *x, double *mean, double *var) {
+    float *sh = calloc((size_t)c + 1, sizeof(float));
+    LQF_ASSERT(sh);
+    for (int k = 0; k < c; k++) sh[k] = rows > 0 ? x[k] : 0.0f;
+    channel_sums(rows, c, x, NULL, sh, mean, var);
+    for (int k = 0; k < c; k++) {
+        double m = mean[k] / (double)rows, v = var[k] / (double)rows - m * m;
+        mean[k] = m + sh[k];
+        var[k] = v > 0 ? v : 0;
+    }
+    free(sh);
 }
 
 /* y = x * a[c] + b[c] over rows. */
@@ -93,23 +124,8 @@ void lqf_bn_forward_infer(int64_t rows, int c, const float *x, const float *gamm
 /* sum dy and sum dy*xhat per channel, xhat = (x - mean) * invstd. */
 static void bn_reduce(int64_t rows, int c, const float *x, const float *dy, const float *mean,
                       const float *invstd, double *sdy, double *sdyx) {
-    int nb = (c + CH_BLOCK - 1) / CH_BLOCK;
-#pragma omp parallel for schedule(static) if (rows * c > 32768)
-    for (int b = 0; b < nb; b++) {
-        int c0 = b * CH_BLOCK, nc = LQF_MIN(CH_BLOCK, c - c0);
-        double s[CH_BLOCK] = {0}, q[CH_BLOCK] = {0};
-        for (int64_t r = 0; r < rows; r++) {
-            const float *xr = x + r * c + c0, *gr = dy + r * c + c0;
-            for (int k = 0; k < nc; k++) {
-                s[k] += gr[k];
-                q[k] += (double)gr[k] * ((xr[k] - mean[c0 + k]) * invstd[c0 + k]);
-            }
-        }
-        for (int k = 0; k < nc; k++) {
-            sdy[c0 + k] = s[k];
-            sdyx[c0 + k] = q[k];
-        }
-    }
+    channel_sums(rows, c, x, dy, mean, sdy, sdyx);
+    for (int k = 0; k < c; k++) sdyx[k] *= invstd[k];
 }
 
 void lqf_bn_backward_train(int64_t rows, int c, const float *x, const float *dy, const float *gamma,
