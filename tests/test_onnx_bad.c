@@ -270,6 +270,30 @@ static void test_operators(void) {
     expect_fail("shapes that do not broadcast", tmp_path("bcast.onnx"), LQF_ERR_SHAPE, "Add node 'add_0'", "broadcast");
     (void)rr;
 
+    /* a model that folds the batch into another dim runs at batch 1 only, and says so */
+    memset(&b, 0, sizeof b);
+    int64_t two = 2, tgt[2] = {3, 64};
+    char *rsi[] = {"x", "tgt"};
+    add_init(&b, "tgt", 7, &two, 1, tgt, sizeof tgt);
+    add_node(&b, "Reshape", "to_2d", rsi, 2, y, 1);
+    write_model(tmp_path("batch1.onnx"), &b, 11);
+    {
+        lqf_net *bn = NULL;
+        CHECK(lqf_net_load_onnx(tmp_path("batch1.onnx"), &bn) == LQF_OK);
+        if (bn) {
+            float in1[2 * 192], o1[2 * 192];
+            for (int i = 0; i < 2 * 192; i++) in1[i] = (float)i;
+            const float *pi = in1;
+            float *po = o1;
+            CHECK(lqf_net_run(bn, 1, &pi, &po) == LQF_OK && o1[191] == 191.0f);
+            lqf_status st = lqf_net_run(bn, 2, &pi, &po);
+            printf("%-34s -> %s: %s\n", "batch 2 on a batch-1-only model", lqf_status_string(st), lqf_last_error());
+            CHECK(st == LQF_ERR_UNSUPPORTED && strstr(lqf_last_error(), "batch1.onnx") &&
+                  strstr(lqf_last_error(), "batch 1"));
+            lqf_net_free(bn);
+        }
+    }
+
     /* a valid model for the size checks: Conv 3x3 without padding, then Relu */
     memset(&b, 0, sizeof b);
     float w27[4 * 27];
@@ -400,7 +424,7 @@ int main(void) {
     }
     const char *names[] = {"empty.onnx", "text.onnx", "trunc.onnx", "corrupt.onnx", "lstm.onnx", "nms.onnx",
                            "domain.onnx", "gather.onnx", "linear.onnx", "ghost.onnx", "badinit.onnx",
-                           "bcast.onnx", "good.onnx"};
+                           "bcast.onnx", "good.onnx", "batch1.onnx"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(tmp_path(names[i]));
     rmdir(g_tmpdir);
     return tu_finish("test_onnx_bad");
