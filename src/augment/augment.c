@@ -199,26 +199,29 @@ void lqf_motion_kernel(int len, double angle_deg, float *k) {
     free(tmp);
 }
 
+/* Source index of positions -r .. n+r-1 with OpenCV's BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba);
+ * tab[i + r]. malloc'd. */
+static int *reflect101_table(int n, int r) {
+    int *tab = malloc(sizeof(int) * (size_t)(n + 2 * r));
+    if (!tab) return NULL;
+    for (int i = -r; i < n + r; i++) {
+        int v = i;
+        while (n > 1 && (v < 0 || v >= n)) v = v < 0 ? -v : 2 * n - 2 - v;
+        tab[i + r] = n > 1 ? v : 0;
+    }
+    return tab;
+}
+
 lqf_status lqf_filter2d(lqf_image *img, const float *kernel, int ksize) {
     if (ksize < 1 || !(ksize & 1)) return lqf_fail(LQF_ERR_ARG, "filter2d: kernel size must be odd (got %d)", ksize);
     int W = img->width, H = img->height, r = ksize / 2;
     uint8_t *src = malloc((size_t)W * H * 3);
-    int *xi = malloc(sizeof(int) * (size_t)(W + 2 * r)), *yi = malloc(sizeof(int) * (size_t)(H + 2 * r));
+    int *xi = reflect101_table(W, r), *yi = reflect101_table(H, r);
     if (!src || !xi || !yi) {
         free(src), free(xi), free(yi);
         return lqf_fail(LQF_ERR_NOMEM, "filter2d: out of memory");
     }
     memcpy(src, img->data, (size_t)W * H * 3);
-    for (int i = -r; i < W + r; i++) { /* reflect-101 */
-        int v = i;
-        while (W > 1 && (v < 0 || v >= W)) v = v < 0 ? -v : 2 * W - 2 - v;
-        xi[i + r] = W > 1 ? v : 0;
-    }
-    for (int i = -r; i < H + r; i++) {
-        int v = i;
-        while (H > 1 && (v < 0 || v >= H)) v = v < 0 ? -v : 2 * H - 2 - v;
-        yi[i + r] = H > 1 ? v : 0;
-    }
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             float acc[3] = {0, 0, 0};
@@ -368,16 +371,13 @@ void lqf_augment_preset_qgface_lq(lqf_augment_config *c) {
 }
 
 /* ===================================================================== random recipe */
-static uint64_t mix64(uint64_t z) { /* splitmix64's finaliser */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/* Chained through the generator's own seeding: seed -> epoch -> index. */
 uint64_t lqf_augment_seed(uint64_t seed, uint64_t epoch, uint64_t index) {
-    uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
-    h = mix64(h ^ (epoch * 0xd1b54a32d192ed03ULL + 0x8cb92ba72f3d8dd7ULL));
-    return mix64(h ^ (index * 0xaef17502108ef2d9ULL + 0x632be59bd9b4e019ULL));
+    lqf_rng r;
+    lqf_rng_seed(&r, seed);
+    lqf_rng_seed(&r, lqf_rng_u64(&r) ^ epoch);
+    lqf_rng_seed(&r, lqf_rng_u64(&r) ^ index);
+    return lqf_rng_u64(&r);
 }
 
 static double uni(lqf_rng *r, double lo, double hi) { return lo + lqf_rng_uniform(r) * (hi - lo); }

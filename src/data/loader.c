@@ -85,6 +85,14 @@ static lqf_status load_item(lqf_loader *l, size_t item, lqf_sample *s, lqf_image
     return LQF_OK;
 }
 
+/* Remember the first failure met at position k (the message of this thread's last error). */
+static void note_failure(ring_slot *sl, int k, size_t item) {
+    if (sl->fails[k]++ == 0) {
+        sl->fail_item[k] = item;
+        snprintf(sl->fail_msg[k], sizeof sl->fail_msg[k], "%s", lqf_last_error());
+    }
+}
+
 /* Fill position k of batch b (slot sl) of the given epoch. Runs without the lock. */
 static void run_task(lqf_loader *l, ring_slot *sl, int b, int k, int epoch, lqf_sample *s) {
     size_t t = (size_t)b * l->o.batch_size + k, item = l->perm[t], used = item;
@@ -96,19 +104,13 @@ static void run_task(lqf_loader *l, ring_slot *sl, int b, int k, int epoch, lqf_
         used = l->perm[(t + tries) % l->n_items];
         st = load_item(l, used, s, &img);
         if (!st) break;
-        if (sl->fails[k]++ == 0) {
-            sl->fail_item[k] = used;
-            snprintf(sl->fail_msg[k], sizeof sl->fail_msg[k], "%s", lqf_last_error());
-        }
+        note_failure(sl, k, used);
     }
     if (st == LQF_OK) {
         lqf_rng rng;
         lqf_rng_seed(&rng, lqf_augment_seed(l->o.seed, (uint64_t)epoch, item));
         st = lqf_augment_apply(&l->o.augment, img, &rng, k, l->o.batch_size, NULL);
-        if (st && sl->fails[k]++ == 0) {
-            sl->fail_item[k] = used;
-            snprintf(sl->fail_msg[k], sizeof sl->fail_msg[k], "%s", lqf_last_error());
-        }
+        if (st) note_failure(sl, k, used);
     }
     sl->ok[k] = st == LQF_OK;
     if (st == LQF_OK) {
