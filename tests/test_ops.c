@@ -296,7 +296,7 @@ static void test_copy(const char *line) {
     int k;
     if (!CHECK(sscanf(line, "copy %63s%n", name, &k) == 1)) return;
     const char *p = line + k;
-    if (!strcmp(name, "nchw2nhwc")) {
+    if (!strncmp(name, "nchw2nhwc", 9)) {
         int64_t dims[4];
         int64_t n = parse_dims(&p, 4, dims);
         float *d = load_case("copy", name, (long)(2 * n));
@@ -311,7 +311,7 @@ static void test_copy(const char *line) {
         lqf_copy_view(&vs, y, &vd, z);
         compare("copy", name, "back", z, d, (size_t)n);
         free(y), free(z), free(d);
-    } else if (!strcmp(name, "perm201")) {
+    } else if (!strncmp(name, "perm201", 7)) {
         int64_t dims[3];
         int64_t n = parse_dims(&p, 3, dims);
         float *d = load_case("copy", name, (long)(2 * n));

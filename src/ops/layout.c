@@ -136,6 +136,47 @@ static int64_t nest_outer(const lqf_loopnest *ln) {
 
 /* ------------------------------------------------------------------ copy */
 
+/* Transposing copy: the destination's innermost dim is strided in the source, and some
+ * outer dim d is contiguous in the source. The (d, inner) plane is copied in 32x32 blocks
+ * so that reads and writes both stay within a few cache lines (NCHW <-> NHWC, Transpose). */
+static void copy_transpose(const lqf_loopnest *ln, int d, const float *x, float *y) {
+    const int last = ln->ndim - 1;
+    const int64_t A = ln->dims[d], B = ln->dims[last];
+    const int64_t sya = ln->strides[0][d], syb = ln->strides[0][last];
+    const int64_t sxa = ln->strides[1][d], sxb = ln->strides[1][last];
+    lqf_loopnest rest = *ln; /* the other dims, with a unit inner dim */
+    rest.ndim = 0;
+    for (int k = 0; k < last; k++)
+        if (k != d) {
+            rest.dims[rest.ndim] = ln->dims[k];
+            rest.strides[0][rest.ndim] = ln->strides[0][k];
+            rest.strides[1][rest.ndim] = ln->strides[1][k];
+            rest.ndim++;
+        }
+    rest.dims[rest.ndim] = 1;
+    rest.strides[0][rest.ndim] = rest.strides[1][rest.ndim] = 0;
+    rest.ndim++;
+    const int64_t nouter = nest_outer(&rest), nblk = (A + 31) / 32;
+#pragma omp parallel for schedule(static) if (nouter * A * B > 65536)
+    for (int64_t t = 0; t < nouter * nblk; t++) {
+        nest_iter it;
+        nest_seek(&rest, t / nblk, &it);
+        const int64_t a0 = t % nblk * 32, a1 = LQF_MIN(a0 + 32, A);
+        float *yb = y + it.off[0];
+        const float *xb = x + it.off[1];
+        for (int64_t b0 = 0; b0 < B; b0 += 32) {
+            const int64_t b1 = LQF_MIN(b0 + 32, B);
+            if (B <= 4) { /* few channels: contiguous reads, 32 destination lines */
+                for (int64_t b = b0; b < b1; b++)
+                    for (int64_t a = a0; a < a1; a++) yb[a * sya + b * syb] = xb[a * sxa + b * sxb];
+            } else { /* contiguous writes, 32 source lines */
+                for (int64_t a = a0; a < a1; a++)
+                    for (int64_t b = b0; b < b1; b++) yb[a * sya + b * syb] = xb[a * sxa + b * sxb];
+            }
+        }
+    }
+}
+
 void lqf_copy_view(const lqf_view *src, const float *x, const lqf_view *dst, float *y) {
     const lqf_view *views[2] = {dst, src};
     lqf_loopnest ln;
@@ -144,13 +185,18 @@ void lqf_copy_view(const lqf_view *src, const float *x, const lqf_view *dst, flo
     const int64_t sy = ln.strides[0][ln.ndim - 1], sx = ln.strides[1][ln.ndim - 1];
     if (sy == 1 && sx == 1) {
         NEST_FOR(&ln, memcpy(y + off0, x + off1, (size_t)n * sizeof(float)));
-    } else {
-        NEST_FOR(&ln, {
-            float *yp = y + off0;
-            const float *xp = x + off1;
-            for (int64_t i = 0; i < n; i++) yp[i * sy] = xp[i * sx];
-        });
+        return;
     }
+    for (int d = 0; d < ln.ndim - 1 && sy == 1; d++)
+        if (ln.strides[1][d] == 1 && ln.dims[d] >= 8) {
+            copy_transpose(&ln, d, x, y);
+            return;
+        }
+    NEST_FOR(&ln, {
+        float *yp = y + off0;
+        const float *xp = x + off1;
+        for (int64_t i = 0; i < n; i++) yp[i * sy] = xp[i * sx];
+    });
 }
 
 /* ------------------------------------------------------------------ binary */
