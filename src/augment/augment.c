@@ -199,24 +199,11 @@ void lqf_motion_kernel(int len, double angle_deg, float *k) {
     free(tmp);
 }
 
-/* Source index of positions -r .. n+r-1 with OpenCV's BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba);
- * tab[i + r]. malloc'd. */
-static int *reflect101_table(int n, int r) {
-    int *tab = malloc(sizeof(int) * (size_t)(n + 2 * r));
-    if (!tab) return NULL;
-    for (int i = -r; i < n + r; i++) {
-        int v = i;
-        while (n > 1 && (v < 0 || v >= n)) v = v < 0 ? -v : 2 * n - 2 - v;
-        tab[i + r] = n > 1 ? v : 0;
-    }
-    return tab;
-}
-
 lqf_status lqf_filter2d(lqf_image *img, const float *kernel, int ksize) {
     if (ksize < 1 || !(ksize & 1)) return lqf_fail(LQF_ERR_ARG, "filter2d: kernel size must be odd (got %d)", ksize);
     int W = img->width, H = img->height, r = ksize / 2;
     uint8_t *src = malloc((size_t)W * H * 3);
-    int *xi = reflect101_table(W, r), *yi = reflect101_table(H, r);
+    int *xi = lqf_reflect101_table(W, r), *yi = lqf_reflect101_table(H, r);
     if (!src || !xi || !yi) {
         free(src), free(xi), free(yi);
         return lqf_fail(LQF_ERR_NOMEM, "filter2d: out of memory");

@@ -67,11 +67,19 @@ lqf_status lqf_degrade_resolution(lqf_image *img, int r) {
 }
 
 /* ------------------------------------------------------------------ blur, noise, JPEG */
-static inline int reflect101(int i, int n) {
-    if (n == 1) return 0;
-    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
-    return i;
+/* Source index of positions -r .. n+r-1 with OpenCV's BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba);
+ * tab[i + r]. malloc'd. */
+int *lqf_reflect101_table(int n, int r) {
+    int *tab = malloc(sizeof(int) * (size_t)(n + 2 * r));
+    if (!tab) return NULL;
+    for (int i = -r; i < n + r; i++) {
+        int v = i;
+        while (n > 1 && (v < 0 || v >= n)) v = v < 0 ? -v : 2 * n - 2 - v;
+        tab[i + r] = n > 1 ? v : 0;
+    }
+    return tab;
 }
+
 
 lqf_status lqf_degrade_blur(lqf_image *img, double sigma) {
     if (sigma <= 0) return LQF_OK;
@@ -81,9 +89,12 @@ lqf_status lqf_degrade_blur(lqf_image *img, double sigma) {
     for (int i = 0; i < k; i++) g[i] /= sum;
     int W = img->width, H = img->height;
     float *tmp = malloc(sizeof(float) * (size_t)W * H * 3);
-    if (!g || !tmp) {
+    int *xi = lqf_reflect101_table(W, r), *yi = lqf_reflect101_table(H, r);
+    if (!g || !tmp || !xi || !yi) {
         free(g);
         free(tmp);
+        free(xi);
+        free(yi);
         return lqf_fail(LQF_ERR_NOMEM, "degrade: out of memory");
     }
 #pragma omp parallel for schedule(static)
@@ -91,7 +102,7 @@ lqf_status lqf_degrade_blur(lqf_image *img, double sigma) {
         for (int x = 0; x < W; x++)
             for (int c = 0; c < 3; c++) {
                 double acc = 0;
-                for (int i = 0; i < k; i++) acc += g[i] * img->data[((size_t)y * W + reflect101(x + i - r, W)) * 3 + c];
+                for (int i = 0; i < k; i++) acc += g[i] * img->data[((size_t)y * W + xi[x + i]) * 3 + c];
                 tmp[((size_t)y * W + x) * 3 + c] = (float)acc;
             }
 #pragma omp parallel for schedule(static)
@@ -99,11 +110,13 @@ lqf_status lqf_degrade_blur(lqf_image *img, double sigma) {
         for (int x = 0; x < W; x++)
             for (int c = 0; c < 3; c++) {
                 double acc = 0;
-                for (int i = 0; i < k; i++) acc += g[i] * tmp[((size_t)reflect101(y + i - r, H) * W + x) * 3 + c];
+                for (int i = 0; i < k; i++) acc += g[i] * tmp[((size_t)yi[y + i] * W + x) * 3 + c];
                 img->data[((size_t)y * W + x) * 3 + c] = sat_u8(acc);
             }
     free(g);
     free(tmp);
+    free(xi);
+    free(yi);
     return LQF_OK;
 }
 

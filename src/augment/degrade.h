@@ -22,6 +22,10 @@ double lqf_rng_normal(lqf_rng *r);             /* N(0,1), Box-Muller */
 #include "image/resize.h"
 void lqf_resize_bilinear(const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh);
 
+/* Source index of positions -r .. n+r-1 with OpenCV's BORDER_REFLECT_101
+ * (gfedcb|abcdefgh|gfedcba): tab[i + r]. malloc'd; NULL when out of memory. */
+int *lqf_reflect101_table(int n, int r);
+
 /* Down to r x r with area averaging, back to the original size with bilinear. In place. */
 lqf_status lqf_degrade_resolution(lqf_image *img, int r);
 /* Gaussian blur with sigma (kernel size as cv2 for 8-bit: 2*round(3 sigma)+1), reflect-101
