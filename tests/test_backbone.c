@@ -12,6 +12,7 @@
  * training steps at batch 64 (112x112).
  */
 #include "nn/backbone.h"
+#include "nn/net.h"
 #include "nn/train.h"
 #include "testutil.h"
 
@@ -297,6 +298,86 @@ out:
     free(s);
 }
 
+/* ---------------------------------------------------------------- imported ONNX */
+
+/* The shared MobileFaceNet ONNX model, imported without optimisation (Conv with bias,
+ * PRelu, Add, Reshape), is trainable: the trainer's forward equals the inference executor's
+ * and torch's (float64 autograd over the same ONNX file, tools/ref_backbone.py), and the
+ * gradients of sum(w * out) w.r.t. the input and eight initializers match torch's. An
+ * optimised (fused) graph is refused with a message naming the node. */
+static void test_onnx_trainable(void) {
+    const char *path = tu_shared("models/mobilefacenet_fr512.onnx");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    float *ref = NULL;
+    long nref = tu_load_f32(tu_testdata("backbone/onnx_mfn.bin"), &ref);
+    FILE *f = fopen(tu_testdata("backbone/onnx_mfn.txt"), "r");
+    if (!CHECK(nref > 0 && f != NULL) || lqf_read_file(path, &buf, &len) != LQF_OK) {
+        CHECK(!"shared model mobilefacenet_fr512.onnx and its reference are readable");
+        if (f) fclose(f);
+        free(ref);
+        return;
+    }
+    lqf_graph *g = NULL;
+    CHECK(lqf_onnx_import(path, buf, len, NULL, &g, NULL, NULL) == LQF_OK);
+    free(buf);
+    lqf_trainer *tr = NULL;
+    lqf_plan *p = NULL;
+    if (g) {
+        CHECK(lqf_trainer_create(g, 1, &tr) == LQF_OK);
+        CHECK(lqf_plan_create(g, 1, 0, &p) == LQF_OK);
+    }
+    if (tr && p) {
+        const char *net = "mobilefacenet_fr512.onnx";
+        int tin = g->inputs[0], tout = g->outputs[0];
+        const lqf_tensor *ti = &g->tensors[tin];
+        size_t nx = (size_t)lqf_tensor_numel(ti), ne = (size_t)lqf_tensor_numel(&g->tensors[tout]);
+        float *x = lqf_trainer_buffer(tr, tin); /* NHWC */
+        for (size_t i = 0; i < nx; i++) x[i] = (float)(0.9 * sin(0.001 * i + 0.3 * (i % 3)));
+        memcpy(lqf_plan_buffer(p, tin), x, nx * sizeof(float));
+        CHECK(lqf_plan_run(g, p) == LQF_OK);
+        CHECK(lqf_trainer_forward(tr) == LQF_OK);
+        compare(net, "trainer forward vs executor", lqf_trainer_buffer(tr, tout), lqf_plan_buffer(p, tout), ne);
+        compare(net, "trainer forward vs torch", lqf_trainer_buffer(tr, tout), ref, ne);
+        float *go = lqf_trainer_grad(tr, tout);
+        for (size_t i = 0; i < ne; i++) go[i] = (float)cos(0.7 * i);
+        lqf_trainer_set_input_grad(tr, 1);
+        lqf_trainer_zero_grad(tr);
+        CHECK(lqf_trainer_backward(tr) == LQF_OK);
+        float *tmp = malloc(nx * sizeof(float));
+        nchw_to_nhwc(1, ti->dims[1], ti->dims[2], ti->dims[3], ref + ne, tmp);
+        compare(net, "d input vs torch", lqf_trainer_grad(tr, tin), tmp, nx);
+        free(tmp);
+        long off = (long)(ne + nx);
+        char line[256], name[160];
+        long n;
+        int ngrad = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "grad %159s %ld", name, &n) == 2 && off + n <= nref) {
+                float *gt = malloc((size_t)n * sizeof(float));
+                CHECK(lqf_backbone_get(g, lqf_trainer_grads(tr), name, gt, (size_t)n) == LQF_OK);
+                char what[200];
+                snprintf(what, sizeof what, "grad %s (%ld values) vs torch", name, n);
+                compare(net, what, gt, ref + off, (size_t)n);
+                off += n;
+                ngrad++;
+                free(gt);
+            }
+        CHECK(ngrad == 8 && off == nref);
+    }
+    fclose(f);
+    free(ref);
+    lqf_plan_free(p);
+    lqf_trainer_free(tr);
+    if (g) {
+        CHECK(lqf_graph_optimize(g) == LQF_OK);
+        tr = NULL;
+        CHECK(lqf_trainer_create(g, 1, &tr) == LQF_ERR_UNSUPPORTED && tr == NULL);
+        printf("optimised graph: %s\n", lqf_last_error());
+        lqf_graph_free(g);
+    }
+}
+
 static void test_counts(void) {
     FILE *f = fopen(tu_testdata("backbone/counts.txt"), "r");
     if (!CHECK(f != NULL)) return;
@@ -394,6 +475,7 @@ int main(void) {
     test_net("ir18_adaface");
     test_net("mobilefacenet");
     test_counts();
+    test_onnx_trainable();
     printf("largest error vs PyTorch: %.3g of the reference's scale\n", worst_rel);
     const char *b = getenv("LQFACE_BENCH_TRAIN");
     if (b && *b == '1') {
