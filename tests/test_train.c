@@ -191,6 +191,10 @@ static void small_config(lqf_train_config *c, const char *list) {
     set(c, "schedule", "constant");
     set(c, "loader_threads", "2");
     set(c, "seed", "7");
+    /* one compute thread: the trainer's weight-gradient reductions (conv_backward.c,
+     * schedule(dynamic) per-thread partial sums) are not run-to-run deterministic with 2, and
+     * on a loaded machine two OpenMP threads run these tiny layers ~30x slower than one */
+    set(c, "threads", "1");
 }
 
 static long long params_equal_count(lqf_graph *a, lqf_graph *b, double *maxdiff) {
@@ -210,9 +214,6 @@ static void resume_case(const char *list) {
     lqf_train_config c;
     char dir[300], ck[400], v[32];
     small_config(&c, list);
-    /* one compute thread: the trainer's weight-gradient reductions (conv_backward.c,
-     * schedule(dynamic) per-thread partial sums) are not run-to-run deterministic with 2 */
-    set(&c, "threads", "1");
     set(&c, "optimizer", "adamw");
     set(&c, "lr", "1e-3");
     set(&c, "head", "adaface");
@@ -394,7 +395,7 @@ static double heldout_accuracy(lqf_train *t, const char *train_list, const char 
 static void real_run(const char *train_list, const char *test_list) {
     lqf_train_config c;
     small_config(&c, train_list);
-    set(&c, "epochs", "10");
+    set(&c, "epochs", "20");
     set(&c, "lr", "0.1");
     set(&c, "schedule", "cosine");
     set(&c, "augment", "none");
@@ -411,7 +412,7 @@ static void real_run(const char *train_list, const char *test_list) {
     printf("ORL run: %ld steps in %.1f s (%.0f img/s); epoch loss %.4f -> %.4f; held-out nearest-class-mean "
            "accuracy %.1f%% untrained -> %.1f%% trained\n",
            r.steps, secs, r.img_per_s, l.first, l.last, 100 * acc0, 100 * acc1);
-    CHECK(l.epochs == 10);
+    CHECK(l.epochs == 20);
     CHECK(l.last < 0.5 * l.first);
     CHECK(acc1 >= 0.80);
     CHECK(acc1 > acc0);
@@ -420,7 +421,7 @@ static void real_run(const char *train_list, const char *test_list) {
 
 int main(void) {
     lqf_set_num_threads(2);
-    torch_case("sgd_arcface", "insightface", "arcface", "sgd", "0.1");
+    torch_case("sgd_arcface", "insightface", "arcface", "sgd", "0.01");
     torch_case("adamw_adaface", "adaface", "adaface", "adamw", "1e-3");
 
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lqf_test_train_%d", (int)getpid());

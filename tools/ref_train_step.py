@@ -8,7 +8,7 @@ The network modules are tools/ref_backbone.py's (the insightface iresnet.py and 
 code with reduced widths); its class definitions are executed from that file (importing it
 would rewrite the backbone dumps). Cases:
   sgd_arcface    insightface IResNet, ArcFace (AdaFace head.py form: exact gradient, eps 1e-4,
-                 s 64, m 0.5), SGD lr 0.1 momentum 0.9 weight decay 5e-4 except BatchNorm
+                 s 64, m 0.5), SGD lr 0.01 momentum 0.9 weight decay 5e-4 except BatchNorm
                  parameters (features.weight is frozen, as in insightface)
   adamw_adaface  AdaFace IResNet (dropout 0), AdaFace head (m 0.4, h 0.333, s 64, t_alpha 0.01,
                  EMA batch statistics), AdamW lr 1e-3 betas (0.9, 0.999) eps 1e-2 weight decay
@@ -155,8 +155,8 @@ UNITS = ns["UNITS"]
 torch.manual_seed(3)
 m = ns["IResNet"](ns["IBasicBlock"], UNITS[18], dropout=0, num_features=16, widths=W, fc_hw=2)
 run("sgd_arcface", m, m, arcface_logits,
-    lambda gr: torch.optim.SGD(gr, lr=0.1, momentum=0.9),
-    ["variant insightface", "head arcface", "optimizer sgd", "lr 0.1"])
+    lambda gr: torch.optim.SGD(gr, lr=0.01, momentum=0.9),
+    ["variant insightface", "head arcface", "optimizer sgd", "lr 0.01"])
 torch.manual_seed(4)
 m = ns["Backbone"](18, widths=W, fc_hw=2, emb=16, dropout=0.0)
 ada = AdaFaceHead()

@@ -49,5 +49,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_degrade(int argc, char **argv);
 int cmd_rec(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "eval verify|ident ...       LFW/.bin/CFP verification, identification, degradation sweeps"},
     {"degrade", cmd_degrade, "degrade IMG -o OUT.png      a face degraded exactly as the evaluation sweeps do"},
     {"rec", cmd_rec, "rec pack ROOT -o PREFIX     pack an image folder into RecordIO (rec check FILE.rec: verify one)"},
+    {"train", cmd_train, "train --config FILE [--KEY V] train a face-embedding network (checkpoints, resume, validation)"},
     {"info", cmd_info, "info MODEL.onnx             operators, parameters, multiply-adds, input/output shapes"},
     {"bench", cmd_bench, "bench                       embedding and detection throughput (images/s, peak RSS)"},
 };
