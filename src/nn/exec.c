@@ -96,45 +96,6 @@ static int node_aliases(const lqf_graph *g, const lqf_node *nd, const lqf_view *
     return 0;
 }
 
-static void conv_shape_of(const lqf_node *nd, const lqf_view *x, const lqf_view *y, lqf_conv_shape *s) {
-    memset(s, 0, sizeof *s);
-    s->n = (int)x->dims[0];
-    s->cin = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->cout = (int)y->dims[1];
-    s->kh = nd->a.conv.kh;
-    s->kw = nd->a.conv.kw;
-    s->sh = nd->a.conv.sh;
-    s->sw = nd->a.conv.sw;
-    s->pt = nd->a.conv.pt;
-    s->pl = nd->a.conv.pl;
-    s->pb = nd->a.conv.pb;
-    s->pr = nd->a.conv.pr;
-    s->dh = nd->a.conv.dh;
-    s->dw = nd->a.conv.dw;
-    s->group = nd->a.conv.group;
-    lqf_conv_shape_init(s);
-}
-
-static void pool_shape_of(const lqf_node *nd, const lqf_view *x, lqf_pool_shape *s) {
-    memset(s, 0, sizeof *s);
-    s->n = (int)x->dims[0];
-    s->c = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->kh = nd->a.pool.kh;
-    s->kw = nd->a.pool.kw;
-    s->sh = nd->a.pool.sh;
-    s->sw = nd->a.pool.sw;
-    s->pt = nd->a.pool.pt;
-    s->pl = nd->a.pool.pl;
-    s->pb = nd->a.pool.pb;
-    s->pr = nd->a.pool.pr;
-    s->ceil_mode = nd->a.pool.ceil_mode;
-    lqf_pool_shape_init(s);
-}
-
 /* ---------------------------------------------------------------- plan */
 
 void lqf_plan_free(lqf_plan *p) {
@@ -218,7 +179,7 @@ lqf_status lqf_plan_create(const lqf_graph *g, int batch, int keep_all, lqf_plan
         if (node_aliases(g, nd, p->views)) p->alias[nd->out] = nd->in[0];
         if (nd->op == LQF_OP_CONV) {
             lqf_conv_shape s;
-            conv_shape_of(nd, &p->views[nd->in[0]], &p->views[nd->out], &s);
+            lqf_node_conv_shape(g, nd, batch, &s);
             scratch = LQF_MAX(scratch, lqf_conv2d_scratch(&s));
         } else if (nd->op == LQF_OP_RESHAPE && p->alias[nd->out] < 0 &&
                    !view_is_dense(&p->views[nd->out])) {
@@ -430,7 +391,7 @@ lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p) {
         switch (nd->op) {
         case LQF_OP_CONV: {
             lqf_conv_shape s;
-            conv_shape_of(nd, v0, vo, &s);
+            lqf_node_conv_shape(g, nd, p->batch, &s);
             lqf_epilogue ep;
             memset(&ep, 0, sizeof ep);
             ep.act = nd->a.conv.act;
@@ -492,7 +453,7 @@ lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p) {
         }
         case LQF_OP_MAXPOOL: {
             lqf_pool_shape s;
-            pool_shape_of(nd, v0, &s);
+            lqf_node_pool_shape(g, nd, p->batch, &s);
             lqf_maxpool_forward(&s, cbuf(p, t0), y);
             break;
         }

@@ -129,6 +129,47 @@ float *lqf_graph_data(lqf_graph *g, int tensor) {
     return g->params + t->offset;
 }
 
+void lqf_node_conv_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_conv_shape *s) {
+    const lqf_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out];
+    memset(s, 0, sizeof *s);
+    s->n = x->batched ? batch : (int)x->dims[0];
+    s->cin = (int)x->dims[1];
+    s->h = (int)x->dims[2];
+    s->w = (int)x->dims[3];
+    s->cout = (int)y->dims[1];
+    s->kh = n->a.conv.kh;
+    s->kw = n->a.conv.kw;
+    s->sh = n->a.conv.sh;
+    s->sw = n->a.conv.sw;
+    s->pt = n->a.conv.pt;
+    s->pl = n->a.conv.pl;
+    s->pb = n->a.conv.pb;
+    s->pr = n->a.conv.pr;
+    s->dh = n->a.conv.dh;
+    s->dw = n->a.conv.dw;
+    s->group = n->a.conv.group;
+    lqf_conv_shape_init(s);
+}
+
+void lqf_node_pool_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_pool_shape *s) {
+    const lqf_tensor *x = &g->tensors[n->in[0]];
+    memset(s, 0, sizeof *s);
+    s->n = x->batched ? batch : (int)x->dims[0];
+    s->c = (int)x->dims[1];
+    s->h = (int)x->dims[2];
+    s->w = (int)x->dims[3];
+    s->kh = n->a.pool.kh;
+    s->kw = n->a.pool.kw;
+    s->sh = n->a.pool.sh;
+    s->sw = n->a.pool.sw;
+    s->pt = n->a.pool.pt;
+    s->pl = n->a.pool.pl;
+    s->pb = n->a.pool.pb;
+    s->pr = n->a.pool.pr;
+    s->ceil_mode = n->a.pool.ceil_mode;
+    lqf_pool_shape_init(s);
+}
+
 void lqf_tensor_view(const lqf_tensor *t, int batch, lqf_view *v) {
     int64_t dims[LQF_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) dims[i] = t->dims[i];

@@ -127,6 +127,10 @@ int64_t lqf_tensor_numel(const lqf_tensor *t);
 
 /* Logical dims (batch replaced by `batch`) with physical strides, for layout-generic kernels. */
 void lqf_tensor_view(const lqf_tensor *t, int batch, lqf_view *v);
+/* Kernel shape of a CONV / MAXPOOL node at `batch`, from its input and output tensors and
+ * its attributes (oh/ow filled by the ops.h init functions). */
+void lqf_node_conv_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_conv_shape *s);
+void lqf_node_pool_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_pool_shape *s);
 
 /* ---- execution ---- */
 typedef struct lqf_plan lqf_plan;

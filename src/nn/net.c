@@ -204,6 +204,16 @@ lqf_status lqf_net_plan(lqf_net *net, int batch, lqf_plan **plan) {
     return LQF_OK;
 }
 
+/* Tensor t between a dense logical-order array and the plan's physical buffer: from `in`
+ * into the plan, or from the plan into `out`. */
+static void copy_logical(const lqf_graph *g, lqf_plan *p, int batch, int t, const float *in, float *out) {
+    lqf_view phys, dense;
+    lqf_tensor_view(&g->tensors[t], batch, &phys);
+    lqf_view_dense(&dense, phys.ndim, phys.dims);
+    if (in) lqf_copy_view(&dense, in, &phys, lqf_plan_buffer(p, t));
+    else lqf_copy_view(&phys, lqf_plan_buffer(p, t), &dense, out);
+}
+
 lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, float *const *outputs) {
     if (!net || !inputs || !outputs) return lqf_fail(LQF_ERR_ARG, "lqf_net_run: NULL argument");
     lqf_graph *g = net->g;
@@ -214,22 +224,10 @@ lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, floa
     lqf_plan *p;
     lqf_status st = lqf_net_plan(net, batch, &p);
     if (st != LQF_OK) return st;
-    for (int i = 0; i < g->n_inputs; i++) {
-        const lqf_tensor *t = &g->tensors[g->inputs[i]];
-        lqf_view phys, dense;
-        lqf_tensor_view(t, batch, &phys);
-        lqf_view_dense(&dense, phys.ndim, phys.dims);
-        lqf_copy_view(&dense, inputs[i], &phys, lqf_plan_buffer(p, g->inputs[i]));
-    }
+    for (int i = 0; i < g->n_inputs; i++) copy_logical(g, p, batch, g->inputs[i], inputs[i], NULL);
     st = lqf_plan_run(g, p);
     if (st != LQF_OK) return st;
-    for (int i = 0; i < g->n_outputs; i++) {
-        const lqf_tensor *t = &g->tensors[g->outputs[i]];
-        lqf_view phys, dense;
-        lqf_tensor_view(t, batch, &phys);
-        lqf_view_dense(&dense, phys.ndim, phys.dims);
-        lqf_copy_view(&phys, lqf_plan_buffer(p, g->outputs[i]), &dense, outputs[i]);
-    }
+    for (int i = 0; i < g->n_outputs; i++) copy_logical(g, p, batch, g->outputs[i], NULL, outputs[i]);
     return LQF_OK;
 }
 
@@ -248,28 +246,6 @@ static const char *const k_op_names[LQF_OP_COUNT] = {
     [LQF_OP_REDUCESUM] = "ReduceSum", [LQF_OP_DROPOUT] = "Dropout", [LQF_OP_UNARY] = "Unary",
 };
 
-static void conv_shape_1(const lqf_graph *g, const lqf_node *n, lqf_conv_shape *s) {
-    const lqf_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out];
-    memset(s, 0, sizeof *s);
-    s->n = 1;
-    s->cin = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->cout = (int)y->dims[1];
-    s->kh = n->a.conv.kh;
-    s->kw = n->a.conv.kw;
-    s->sh = n->a.conv.sh;
-    s->sw = n->a.conv.sw;
-    s->pt = n->a.conv.pt;
-    s->pl = n->a.conv.pl;
-    s->pb = n->a.conv.pb;
-    s->pr = n->a.conv.pr;
-    s->dh = n->a.conv.dh;
-    s->dw = n->a.conv.dw;
-    s->group = n->a.conv.group;
-    lqf_conv_shape_init(s);
-}
-
 void lqf_net_get_stats(const lqf_net *net, lqf_net_stats *st) {
     memset(st, 0, sizeof *st);
     if (!net) return;
@@ -279,7 +255,7 @@ void lqf_net_get_stats(const lqf_net *net, lqf_net_stats *st) {
         const lqf_node *n = &g->nodes[i];
         if (n->op == LQF_OP_CONV) {
             lqf_conv_shape s;
-            conv_shape_1(g, n, &s);
+            lqf_node_conv_shape(g, n, 1, &s);
             st->macs += lqf_conv_macs(&s);
             if (seen && !seen[n->in[1]]) {
                 seen[n->in[1]] = 1;

@@ -49,26 +49,8 @@ static void take_output(lqf_graph *g, int c, int from) {
 static lqf_status fold_bn(lqf_graph *g, int c, int b) {
     lqf_node *cn = &g->nodes[c];
     const lqf_node *bn = &g->nodes[b];
-    const lqf_tensor *x = &g->tensors[cn->in[0]], *y = &g->tensors[cn->out];
     lqf_conv_shape s;
-    memset(&s, 0, sizeof s);
-    s.n = 1;
-    s.cin = (int)x->dims[1];
-    s.h = (int)x->dims[2];
-    s.w = (int)x->dims[3];
-    s.cout = (int)y->dims[1];
-    s.kh = cn->a.conv.kh;
-    s.kw = cn->a.conv.kw;
-    s.sh = cn->a.conv.sh;
-    s.sw = cn->a.conv.sw;
-    s.pt = cn->a.conv.pt;
-    s.pl = cn->a.conv.pl;
-    s.pb = cn->a.conv.pb;
-    s.pr = cn->a.conv.pr;
-    s.dh = cn->a.conv.dh;
-    s.dw = cn->a.conv.dw;
-    s.group = cn->a.conv.group;
-    lqf_conv_shape_init(&s);
+    lqf_node_conv_shape(g, cn, 1, &s);
     int O = s.cout;
     size_t per = (size_t)s.cin / (size_t)s.group * (size_t)s.kh * (size_t)s.kw;
     if (cn->nin < 3 || cn->in[2] < 0) {

@@ -819,6 +819,21 @@ static lqf_status simple_node(importer *im, const Onnx__NodeProto *n, int idx, l
     return LQF_OK;
 }
 
+/* The axes of (Un)Squeeze/Reduce*: the attribute (older opsets) or constant input 1 (newer);
+ * *na = -1 when neither is given. */
+static lqf_status axes_param(importer *im, const Onnx__NodeProto *n, int idx, ival **in, int nin, int64_t *axes,
+                             int *na) {
+    *na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
+    if (*na < 0 && nin > 1 && in[1]) {
+        if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
+        int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
+        *na = n1 > LQF_MAX_DIMS ? LQF_MAX_DIMS + 1 : (int)n1;
+        for (int i = 0; i < *na && i < LQF_MAX_DIMS; i++) axes[i] = to_i64(in[1]->val[i]);
+    }
+    if (*na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
+    return LQF_OK;
+}
+
 static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const Onnx__NodeProto *bn) {
     const char *op = n->op_type;
     ival *in[LQF_MAX_NODE_IN + 8];
@@ -906,15 +921,9 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
             nd[1] = numel_of(x->ndim - axis, x->dims + axis);
         } else {
             int64_t axes[LQF_MAX_DIMS];
-            int na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
-            if (na < 0 && nin > 1 && in[1]) {
-                if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
-                int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
-                if (n1 > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
-                na = (int)n1;
-                for (int i = 0; i < na; i++) axes[i] = to_i64(in[1]->val[i]);
-            }
-            if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
+            int na;
+            lqf_status ast = axes_param(im, n, idx, in, nin, axes, &na);
+            if (ast != LQF_OK) return ast;
             if (op[0] == 'S') { /* Squeeze */
                 char drop[LQF_MAX_DIMS] = {0};
                 if (na < 0) {
@@ -1251,14 +1260,8 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
             na = 0;
             for (int d = 2; d < x->ndim; d++) axes[na++] = d;
         } else {
-            na = attr_ints(n, "axes", axes, LQF_MAX_DIMS);
-            if (na < 0 && nin > 1 && in[1]) {
-                if (in[1]->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "axes not constant");
-                int64_t n1 = numel_of(in[1]->ndim, in[1]->dims);
-                na = n1 > LQF_MAX_DIMS ? LQF_MAX_DIMS + 1 : (int)n1;
-                for (int i = 0; i < na && i < LQF_MAX_DIMS; i++) axes[i] = to_i64(in[1]->val[i]);
-            }
-            if (na > LQF_MAX_DIMS) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "too many axes");
+            lqf_status ast = axes_param(im, n, idx, in, nin, axes, &na);
+            if (ast != LQF_OK) return ast;
             if (na < 0) {
                 na = x->ndim;
                 for (int i = 0; i < na; i++) axes[i] = i;
