@@ -349,12 +349,12 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
     const float *xn = x + (size_t)n * H * W * C;
     int64_t row0 = ((int64_t)n * s->oh + oy) * s->ow;
     float *yr = y + row0 * C;
-    const float *res = ep && ep->residual ? ep->residual + row0 * C : NULL;
     int ih0 = oy * s->sh - s->pt;
     int i0 = 0, i1 = s->kh;
     while (i0 < i1 && ih0 + i0 * s->dh < 0) i0++;
     while (i1 > i0 && ih0 + (i1 - 1) * s->dh >= H) i1--;
 #ifdef __AVX512F__
+    const float *res = ep && ep->residual ? ep->residual + row0 * C : NULL;
     /* Interior columns [oxa, oxb): every horizontal tap inside the input. */
     int oxa = (s->pl + s->sw - 1) / s->sw;
     int last = W - 1 - (s->kw - 1) * s->dw + s->pl; /* ox*sw <= last */
