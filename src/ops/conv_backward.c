@@ -47,8 +47,10 @@ static int64_t bw_tile_rows(const lqf_conv_shape *s, int64_t k) {
     return t < ohw ? t : ohw;
 }
 
+/* Sized for BW_SLOTS threads whatever the current thread count, so a later change of
+ * OMP_NUM_THREADS cannot overrun it (the calls use min(threads, BW_SLOTS) slots). */
 size_t lqf_conv2d_backward_scratch(const lqf_conv_shape *s) {
-    int slots = bw_slots();
+    int slots = BW_SLOTS;
     if (is_pointwise(s)) return 0;
     if (is_depthwise(s)) return (size_t)slots * s->kh * s->kw * s->cin;
     int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
