@@ -62,8 +62,8 @@ static int on_progress(void *user, const lqf_train_progress *p) {
         if (u->log)
             fprintf(u->log,
                     "{\"event\":\"step\",\"step\":%ld,\"epoch\":%d,\"loss\":%.6g,\"acc\":%.4f,\"lr\":%.6g,"
-                    "\"img_per_s\":%.1f,\"time\":%.2f}\n",
-                    p->step, p->epoch, p->loss, p->acc, p->lr, p->img_per_s, now);
+                    "\"grad_norm\":%.6g,\"img_per_s\":%.1f,\"time\":%.2f}\n",
+                    p->step, p->epoch, p->loss, p->acc, p->lr, p->grad_norm, p->img_per_s, now);
         if (u->quiet) break;
         if (!u->every) u->every = p->total_steps / 50 > 0 ? p->total_steps / 50 : 1; /* ~50 lines off a terminal */
         int show = u->tty || p->step % u->every == 0 || p->step == p->total_steps;

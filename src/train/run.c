@@ -166,7 +166,14 @@ void lqf_train_config_get(const lqf_train_config *c, const char *key, char *buf,
     switch (k->type) {
     case K_STR: snprintf(buf, len, "%s", p); break;
     case K_INT: snprintf(buf, len, "%d", *(const int *)p); break;
-    case K_FLOAT: snprintf(buf, len, "%.9g", *(const float *)p); break;
+    case K_FLOAT: { /* the shortest text that reads back as the same float */
+        float v = *(const float *)p;
+        for (int prec = 6; prec <= 9; prec++) {
+            snprintf(buf, len, "%.*g", prec, v);
+            if (strtof(buf, NULL) == v) break;
+        }
+        break;
+    }
     case K_LONG: snprintf(buf, len, "%ld", *(const long *)p); break;
     case K_U64: snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     case K_DOUBLE: snprintf(buf, len, "%.17g", *(const double *)p); break;
@@ -297,6 +304,7 @@ struct lqf_train {
     float *aro_out;
     int *aro_lab;
     const int *aro_cur_labels;
+    double last_gnorm;          /* backbone gradient norm of the last step, before clipping */
 };
 
 static uint64_t mix64(uint64_t z) {
@@ -736,6 +744,7 @@ lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n
     float *grads = lqf_trainer_grads(tr);
     double gn = t->cfg.clip_grad > 0 ? lqf_clip_grad_norm(grads, t->g->n_params, t->cfg.clip_grad)
                                       : lqf_grad_norm(grads, t->g->n_params);
+    t->last_gnorm = gn;
     if (!isfinite(gn)) {
         lqf_trainer_zero_grad(tr);
         return head_nan(t);
@@ -1130,6 +1139,7 @@ lqf_status lqf_train_loop(lqf_train *t, lqf_train_progress_fn fn, void *user, lq
         p.loss = hr.loss;
         p.acc = hr.accuracy;
         p.lr = lr;
+        p.grad_norm = t->last_gnorm;
         p.img_per_s = el > 0 ? (double)done * t->B / el : 0;
         p.eta_s = done ? el / done * (double)(t->total - t->step) : 0;
         r->last_loss = hr.loss;
