@@ -270,6 +270,16 @@ static void test_operators(void) {
     expect_fail("shapes that do not broadcast", tmp_path("bcast.onnx"), LQF_ERR_SHAPE, "Add node 'add_0'", "broadcast");
     (void)rr;
 
+    /* a zero Pad is only folded into convolutions: before a Relu it is refused by name */
+    memset(&b, 0, sizeof b);
+    int64_t eight = 8, pv[8] = {0, 0, 1, 1, 0, 0, 1, 1};
+    char *pi[] = {"x", "pads"};
+    add_init(&b, "pads", 7, &eight, 1, pv, sizeof pv);
+    add_node(&b, "Pad", "pad_0", pi, 2, r, 1);
+    add_node(&b, "Relu", "relu_1", r, 1, y, 1);
+    write_model(tmp_path("pad.onnx"), &b, 11);
+    expect_fail("Pad before a Relu", tmp_path("pad.onnx"), LQF_ERR_UNSUPPORTED, "Pad node 'pad_0'", "convolutions");
+
     /* a model that folds the batch into another dim runs at batch 1 only, and says so */
     memset(&b, 0, sizeof b);
     int64_t two = 2, tgt[2] = {3, 64};
@@ -424,7 +434,7 @@ int main(void) {
     }
     const char *names[] = {"empty.onnx", "text.onnx", "trunc.onnx", "corrupt.onnx", "lstm.onnx", "nms.onnx",
                            "domain.onnx", "gather.onnx", "linear.onnx", "ghost.onnx", "badinit.onnx",
-                           "bcast.onnx", "good.onnx", "batch1.onnx"};
+                           "bcast.onnx", "good.onnx", "batch1.onnx", "pad.onnx"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(tmp_path(names[i]));
     rmdir(g_tmpdir);
     return tu_finish("test_onnx_bad");

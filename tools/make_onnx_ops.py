@@ -18,7 +18,8 @@ and writes ops_<name>_out.f32. Needs Debian's python3-onnx (onnx.helper only; no
                       Exp, Squeeze/Unsqueeze (attributes), Clip (attributes), Softmax over
                       the flattened C,H,W (opset < 13 semantics)
   misc    (opset 11): Clip (inputs), GlobalAveragePool, Tanh, Abs, Sqrt, ReduceMean, ReduceL2 +
-                      Div (an L2-normalised embedding), Pow 2, Neg, Reciprocal
+                      Div (an L2-normalised embedding), Pow 2, Neg, Reciprocal, a zero Pad
+                      (pads input) folded into the strided Conv that reads it
 
 Run: /usr/bin/python3 tools/make_onnx_ops.py   (then: node tools/ref_onnx.js)
 """
@@ -132,7 +133,8 @@ def layout():
 
 def misc():
     inits = [init("w", w(8, 3, 3, 3)), init("b", w(8)), init("lo", np.array(-0.5, np.float32)),
-             init("hi", np.array(0.8, np.float32)), init("two", np.array(2.0, np.float32))]
+             init("hi", np.array(0.8, np.float32)), init("two", np.array(2.0, np.float32)),
+             init("pw", w(4, 3, 3, 3)), init("pads", np.array([0, 0, 2, 0, 0, 0, 1, 3], np.int64))]
     nodes = [
         helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         helper.make_node("Clip", ["c", "lo", "hi"], ["c1"]),                  # opset 11: inputs
@@ -148,8 +150,10 @@ def misc():
         helper.make_node("Pow", ["f", "two"], ["p2"]),
         helper.make_node("Neg", ["p2"], ["ng"]),
         helper.make_node("Reciprocal", ["ng"], ["misc"]),
+        helper.make_node("Pad", ["x", "pads"], ["xp"], mode="constant"),     # folded into the conv
+        helper.make_node("Conv", ["xp", "pw"], ["padconv"], kernel_shape=[3, 3], strides=[2, 1], pads=[1, 0, 0, 1]),
     ]
-    save("misc", nodes, inits, [1, 3, 10, 10], ["emb", "misc"], 11)
+    save("misc", nodes, inits, [1, 3, 10, 10], ["emb", "misc", "padconv"], 11)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ typedef struct {
     double *val;        /* constants: numel values */
     int is_int;         /* constants: integer type */
     int ctensor;        /* constants: cached CONST graph tensor, or -1 */
+    int padded;         /* output of a zero Pad folded into the convolutions that read it: */
+    int64_t pad[4];     /* top, left, bottom, right added to their pads (dims are the padded ones) */
 } ival;
 
 typedef struct {
@@ -600,6 +602,7 @@ static const char *const k_supported[] = {
     "Exp", "MaxPool", "Resize", "Upsample", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
     "Concat", "Gemm", "MatMul", "Softmax", "ReduceSum", "Identity", "Dropout",
     "ReduceMean", "ReduceL2", "GlobalAveragePool", "Sqrt", "Tanh", "Abs", "Neg", "Reciprocal", "Clip", "Pow",
+    "Pad",
     /* folded at load (constant or shape inputs only) */
     "Shape", "Gather", "Slice", "Cast", "Floor", "Ceil", "Constant", NULL};
 /* operators that only exist as constant folding */
@@ -677,6 +680,12 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     int64_t H = x->dims[2], W = x->dims[3], C = x->dims[1], O = w->dims[0];
     char autopad[32];
     attr_s_copy(n, "auto_pad", "NOTSET", autopad, sizeof autopad);
+    if (x->padded) { /* a folded Pad: the tensor itself is unpadded, its padding joins ours */
+        if (strcmp(autopad, "NOTSET") != 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "auto_pad after a Pad");
+        H -= x->pad[0] + x->pad[2];
+        W -= x->pad[1] + x->pad[3];
+        for (int i = 0; i < 4; i++) pads[i] += x->pad[i];
+    }
     if (!strcmp(autopad, "SAME_UPPER") || !strcmp(autopad, "SAME_LOWER")) {
         int64_t hw[2] = {H, W};
         for (int d = 0; d < 2; d++) {
@@ -870,6 +879,56 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
     int ond = x->ndim;
     memcpy(od, x->dims, sizeof od);
 
+    if (!strcmp(op, "Pad")) {
+        /* zero padding of H and W read only by convolutions: folded into their pads */
+        int64_t pads[8];
+        int np;
+        float value = 0;
+        if (!attr_s_is(n, "mode", "constant", "constant")) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "mode other than constant");
+        if (im->opset < 11) {
+            np = attr_ints(n, "pads", pads, 8);
+            value = attr_f(n, "value", 0.0f);
+        } else {
+            ival *pv = nin > 1 ? in[1] : NULL;
+            if (!pv || pv->tensor >= 0) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "pads must be constant");
+            int64_t n1 = numel_of(pv->ndim, pv->dims);
+            np = n1 > 8 ? 9 : (int)n1;
+            for (int i = 0; i < np && i < 8; i++) pads[i] = to_i64(pv->val[i]);
+            if (nin > 2 && in[2]) {
+                if (in[2]->tensor >= 0 || numel_of(in[2]->ndim, in[2]->dims) != 1)
+                    return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "constant_value must be a constant scalar");
+                value = (float)in[2]->val[0];
+            }
+        }
+        if (x->ndim != 4 || np != 8 || pads[0] || pads[1] || pads[4] || pads[5] || value != 0.0f)
+            return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "only zero padding of H and W of a 4-D tensor");
+        for (int i = 0; i < 8; i++)
+            if (pads[i] < 0 || pads[i] > 4096) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "negative or huge pads");
+        const Onnx__GraphProto *gp = im->gp;
+        for (size_t i = 0; i < gp->n_output; i++)
+            if (!strcmp(gp->output[i]->name, n->output[0]))
+                return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "only when its output feeds convolutions");
+        for (size_t i = 0; i < gp->n_node; i++)
+            for (size_t j = 0; j < gp->node[i]->n_input; j++)
+                if (!strcmp(gp->node[i]->input[j], n->output[0]) && (j != 0 || strcmp(gp->node[i]->op_type, "Conv")))
+                    return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "only when its output feeds convolutions");
+        ival *o = new_val(im, n->output[0]);
+        if (!o) return im_fail(im);
+        ival keep = *find_val(im, n->input[0]);
+        const char *name = o->name;
+        *o = keep;
+        o->name = name;
+        o->val = NULL;
+        o->ctensor = -1;
+        o->padded = 1;
+        o->pad[0] += pads[2];
+        o->pad[1] += pads[3];
+        o->pad[2] += pads[6];
+        o->pad[3] += pads[7];
+        o->dims[2] += pads[2] + pads[6];
+        o->dims[3] += pads[3] + pads[7];
+        return LQF_OK;
+    }
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         /* the output name refers to the same value */
         ival *o = new_val(im, n->output[0]);
