@@ -6,7 +6,8 @@
  * forward: for L = sum(w * y) with w the dumped upstream gradient, sampled coordinates of
  * every input and parameter are perturbed by +-h, and the normalised error
  * sum|fd - analytic| / sum|analytic| must stay below 1e-2. Flatten (the NCHW-order
- * reshape of an NHWC tensor) is checked through the training plan of src/nn/train.h.
+ * reshape of an NHWC tensor) is checked through the trainer of src/nn/train.h, and so are
+ * (by finite differences) the graph operators the backbones do not use.
  */
 #include "nn/graph.h"
 #include "nn/train.h"
@@ -462,6 +463,122 @@ static void test_flatten(const char *name, int n, int c, int h, int w) {
     free(d);
 }
 
+/* ---------------------------------------------------------------- graph operators */
+
+/* Operators the backbones do not use, differentiated through the trainer and checked by
+ * central differences of its own forward: broadcasting Mul/Sub with parameters, Transpose
+ * of an NHWC tensor, Reshape, Gemm with alpha/beta/trans_b and with trans_a, Sigmoid,
+ * LeakyRelu, and a tensor read twice (gradients accumulate). */
+typedef struct {
+    lqf_trainer *tr;
+    lqf_graph *g;
+    const float *w1, *w2;
+    size_t n1, n2;
+} graph_ctx;
+
+static double graph_loss(void *c_) {
+    graph_ctx *c = c_;
+    lqf_trainer_forward(c->tr);
+    return dotd(lqf_trainer_buffer(c->tr, c->g->outputs[0]), c->w1, c->n1) +
+           dotd(lqf_trainer_buffer(c->tr, c->g->outputs[1]), c->w2, c->n2);
+}
+
+static void test_graph_ops(void) {
+    lqf_graph *g = lqf_graph_new();
+    g->build_batch = 2;
+    int64_t dx[4] = {2, 3, 4, 5}, dp1[4] = {1, 3, 1, 1}, dp2[1] = {5}, dt3[4] = {2, 4, 5, 3}, dt4[2] = {2, 60},
+            dp3[2] = {7, 60}, dp4[1] = {7}, d5[2] = {2, 7}, dp6[2] = {2, 4}, d9[2] = {7, 4};
+    int x = lqf_graph_add_tensor(g, "x", LQF_T_INPUT, 4, dx, 1);
+    int p1 = lqf_graph_add_tensor(g, "p1", LQF_T_PARAM, 4, dp1, 0);
+    int p2 = lqf_graph_add_tensor(g, "p2", LQF_T_PARAM, 1, dp2, 0);
+    int p3 = lqf_graph_add_tensor(g, "p3", LQF_T_PARAM, 2, dp3, 0);
+    int p4 = lqf_graph_add_tensor(g, "p4", LQF_T_PARAM, 1, dp4, 0);
+    int p6 = lqf_graph_add_tensor(g, "p6", LQF_T_PARAM, 2, dp6, 0);
+    int t1 = lqf_graph_add_tensor(g, "t1", LQF_T_ACT, 4, dx, 1);
+    int t2 = lqf_graph_add_tensor(g, "t2", LQF_T_ACT, 4, dx, 1);
+    int t3 = lqf_graph_add_tensor(g, "t3", LQF_T_ACT, 4, dt3, 1);
+    int t4 = lqf_graph_add_tensor(g, "t4", LQF_T_ACT, 2, dt4, 1);
+    int t5 = lqf_graph_add_tensor(g, "t5", LQF_T_ACT, 2, d5, 1);
+    int t6 = lqf_graph_add_tensor(g, "t6", LQF_T_ACT, 2, d5, 1);
+    int t7 = lqf_graph_add_tensor(g, "t7", LQF_T_ACT, 2, d5, 1);
+    int t8 = lqf_graph_add_tensor(g, "t8", LQF_T_ACT, 2, d5, 1);
+    int t9 = lqf_graph_add_tensor(g, "t9", LQF_T_ACT, 2, d9, 0);
+    int in[3];
+    in[0] = x; in[1] = p1;
+    lqf_graph_add_node(g, LQF_OP_MUL, "mul", in, 2, t1);
+    in[0] = t1; in[1] = p2;
+    lqf_graph_add_node(g, LQF_OP_SUB, "sub", in, 2, t2);
+    int nt = lqf_graph_add_node(g, LQF_OP_TRANSPOSE, "transpose", &t2, 1, t3);
+    int perm[4] = {0, 2, 3, 1};
+    memcpy(g->nodes[nt].a.transpose.perm, perm, sizeof perm);
+    lqf_graph_add_node(g, LQF_OP_RESHAPE, "reshape", &t3, 1, t4);
+    in[0] = t4; in[1] = p3; in[2] = p4;
+    int ng = lqf_graph_add_node(g, LQF_OP_GEMM, "gemm", in, 3, t5);
+    g->nodes[ng].a.gemm.trans_b = 1;
+    g->nodes[ng].a.gemm.alpha = 0.5f;
+    g->nodes[ng].a.gemm.beta = 2.0f;
+    lqf_graph_add_node(g, LQF_OP_SIGMOID, "sigmoid", &t5, 1, t6);
+    int nl = lqf_graph_add_node(g, LQF_OP_LEAKYRELU, "leaky", &t5, 1, t7);
+    g->nodes[nl].a.alpha = 0.1f;
+    in[0] = t6; in[1] = t7;
+    lqf_graph_add_node(g, LQF_OP_ADD, "add", in, 2, t8);
+    in[0] = t5; in[1] = p6;
+    int ng2 = lqf_graph_add_node(g, LQF_OP_GEMM, "gemm_ta", in, 2, t9);
+    g->nodes[ng2].a.gemm.trans_a = 1;
+    g->nodes[ng2].a.gemm.alpha = 1.0f;
+    g->inputs[g->n_inputs++] = x;
+    g->outputs[g->n_outputs++] = t8;
+    g->outputs[g->n_outputs++] = t9;
+    unsigned seed = 7;
+    for (size_t i = 0; i < g->n_params; i++) {
+        seed = seed * 1103515245u + 12345u;
+        g->params[i] = (float)((seed >> 9) % 2001) / 1000.0f - 1.0f;
+    }
+    lqf_trainer *tr = NULL;
+    CHECK(lqf_trainer_create(g, 2, &tr) == LQF_OK);
+    if (!tr) {
+        lqf_graph_free(g);
+        return;
+    }
+    lqf_trainer_set_input_grad(tr, 1);
+    float *xb = lqf_trainer_buffer(tr, x);
+    for (int i = 0; i < 120; i++) xb[i] = (float)sin(0.37 * i);
+    float w1[14], w2[28];
+    for (int i = 0; i < 14; i++) w1[i] = (float)cos(0.5 * i);
+    for (int i = 0; i < 28; i++) w2[i] = (float)sin(0.9 * i + 1);
+    graph_ctx c = {tr, g, w1, w2, 14, 28};
+    graph_loss(&c);
+    memcpy(lqf_trainer_grad(tr, t8), w1, sizeof w1);
+    memcpy(lqf_trainer_grad(tr, t9), w2, sizeof w2);
+    lqf_trainer_zero_grad(tr);
+    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    float *grads = malloc(g->n_params * sizeof(float)), gx[120];
+    memcpy(grads, lqf_trainer_grads(tr), g->n_params * sizeof(float));
+    memcpy(gx, lqf_trainer_grad(tr, x), sizeof gx);
+    fd_check("graph ops dx", graph_loss, &c, xb, 120, gx, 1e-3f, NULL);
+    const int ps[5] = {p1, p2, p3, p4, p6};
+    for (int k = 0; k < 5; k++) {
+        char lb[64];
+        snprintf(lb, sizeof lb, "graph ops d%s", g->tensors[ps[k]].name);
+        const lqf_tensor *T = &g->tensors[ps[k]];
+        fd_check(lb, graph_loss, &c, g->params + T->offset, (size_t)lqf_tensor_numel(T), grads + T->offset, 1e-3f, NULL);
+    }
+    /* a frozen parameter gets nothing, and graphs with an operator lacking backward are refused */
+    lqf_trainer_freeze_tensor(tr, p3, 1);
+    lqf_trainer_zero_grad(tr);
+    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    CHECK(tu_max_abs(lqf_trainer_grads(tr) + g->tensors[p3].offset, 420) == 0.0);
+    CHECK(tu_max_abs(lqf_trainer_grads(tr) + g->tensors[p4].offset, 7) > 0.0);
+    free(grads);
+    lqf_trainer_free(tr);
+    int t10 = lqf_graph_add_tensor(g, "t10", LQF_T_ACT, 2, d5, 1);
+    lqf_graph_add_node(g, LQF_OP_EXP, "exp", &t8, 1, t10);
+    tr = NULL;
+    CHECK(lqf_trainer_create(g, 2, &tr) == LQF_ERR_UNSUPPORTED && tr == NULL);
+    printf("     refused: %s\n", lqf_last_error());
+    lqf_graph_free(g);
+}
+
 int main(void) {
     FILE *f = fopen(tu_testdata("layers/manifest.txt"), "r");
     if (!CHECK(f != NULL)) return tu_finish("test_layers");
@@ -505,6 +622,7 @@ int main(void) {
         }
     }
     fclose(f);
+    test_graph_ops();
     printf("largest error vs PyTorch: %.3g of the reference's scale\n", worst_rel);
     return tu_finish("test_layers");
 }
