@@ -125,6 +125,15 @@ size_t lqf_conv2d_scratch(const lqf_conv_shape *s) {
 
 /* ------------------------------------------------------------------ pointwise */
 
+/* The tiled paths call one single-threaded GEMM per tile from inside a parallel region.
+ * When the region's if-clause serialised it (small layers), oneDNN would not see an active
+ * region and would open a nested team of its own, creating threads on every call (10x the
+ * time of the product itself); this keeps it on the calling thread. The setting belongs
+ * to the region's implicit task and ends with the region. */
+static inline void gemm_on_this_thread(void) {
+    if (!omp_in_parallel()) omp_set_num_threads(1);
+}
+
 /* Row tiles for m output rows split between nth threads: at least 4 tiles per thread
  * when the shape allows (dynamic scheduling then evens out a thread that the OS delays),
  * a multiple of 16 rows, at most cap rows. */
@@ -144,12 +153,16 @@ static void conv_pointwise(const lqf_conv_shape *s, const float *x, const float 
     const int nth = omp_get_max_threads();
     const int64_t tile = balanced_tile(m, nth, 1024);
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel for schedule(dynamic, 1) if (ntiles > 1 && m * s->cin * s->cout >= par_min_macs)
-    for (int64_t t = 0; t < ntiles; t++) {
-        int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
-        lqf_sgemm(0, 0, nr, s->cout, s->cin, 1.0f, x + r0 * s->cin, s->cin, w, s->cout, 0.0f,
-                  y + r0 * s->cout, s->cout);
-        lqf_epilogue_rows(b, ep, r0, nr, s->cout, y);
+#pragma omp parallel if (ntiles > 1 && m * s->cin * s->cout >= par_min_macs)
+    {
+        gemm_on_this_thread();
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ntiles; t++) {
+            int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
+            lqf_sgemm(0, 0, nr, s->cout, s->cin, 1.0f, x + r0 * s->cin, s->cin, w, s->cout, 0.0f,
+                      y + r0 * s->cout, s->cout);
+            lqf_epilogue_rows(b, ep, r0, nr, s->cout, y);
+        }
     }
 }
 
@@ -455,6 +468,7 @@ static void conv_general(const lqf_conv_shape *s, const float *x, const float *w
     const int64_t ntiles = (m + tile - 1) / tile;
 #pragma omp parallel num_threads(nth) if (ntiles > 1 && lqf_conv_macs(s) * s->n >= par_min_macs)
     {
+        gemm_on_this_thread();
         float *slot = col + (size_t)omp_get_thread_num() * tmax * k;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntiles; t++) {
