@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -78,6 +79,11 @@ lqf_status lqf_read_file(const char *path, uint8_t **data, size_t *len) {
     *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return lqf_fail(LQF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return lqf_fail(LQF_ERR_IO, "%s: not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return lqf_fail(LQF_ERR_IO, "%s: cannot seek (not a regular file?)", path);

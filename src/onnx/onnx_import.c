@@ -1439,6 +1439,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
 
 static int count_uses(const Onnx__GraphProto *gp, const char *name) {
     int c = 0;
+    if (!name) return 0;
     for (size_t i = 0; i < gp->n_node; i++)
         for (size_t j = 0; j < gp->node[i]->n_input; j++)
             if (gp->node[i]->input[j] && !strcmp(gp->node[i]->input[j], name)) c++;
