@@ -175,6 +175,12 @@ dn = torch.randn(nrm.shape)
 dump("l2norm", x, dy, dn, y, nrm, x.grad)
 manifest.append("l2norm l2norm 4 24")
 
+# small-group convolution paths (Cin/G = Cout/G = 3 strided, = 2 with a 5x5 kernel) and a
+# grouped convolution that takes the im2col path (Cin/G = 8, Cout/G = 4)
+conv_case("group3s2", 2, 9, 7, 8, 9, 3, 2, 1, g=3)
+conv_case("group2big", 2, 16, 6, 6, 16, 5, 1, 2, g=8)
+conv_case("group_im2col", 2, 16, 5, 5, 8, 3, 1, 1, g=2)
+
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
     f.write("\n".join(manifest) + "\n")
 print("wrote", len(manifest), "cases to", OUT)

@@ -6,6 +6,8 @@
  *              all N*H*W rows (oneDNN threads it);
  *   depthwise  direct code vectorised over channels: backward-data as a race-free gather
  *              (one task per input row), backward-weights with per-thread partial sums;
+ *   small groups  Cin/G = Cout/G <= 4 (MobileFaceNet's groups=64 over 128 channels): as
+ *              2r-1 channel-shifted depthwise convolutions, vectorised over channels;
  *   general    dense, strided 1x1, grouped: per image, tiles of output rows; data:
  *              dcol = dy_tile W_g^T (GEMM) then col2im adds the columns into dx; weights:
  *              im2col of the tile then dW_g += col^T dy_tile (GEMM). Threads take whole
@@ -34,6 +36,15 @@ static int is_pointwise(const lqf_conv_shape *s) {
            s->pb == 0 && s->pr == 0 && s->group == 1;
 }
 
+/* Grouped with few channels per group, as many in as out (MobileFaceNet's groups=64
+ * convolution over 128 channels): direct kernels beat an im2col GEMM per group. */
+#define SMALL_GROUP_MAX 4
+static int small_group(const lqf_conv_shape *s) {
+    if (s->group <= 1 || is_depthwise(s)) return 0;
+    int cig = s->cin / s->group, cog = s->cout / s->group;
+    return cig == cog && cig <= SMALL_GROUP_MAX;
+}
+
 static int bw_slots(void) {
     int n = omp_get_max_threads();
     return n < 1 ? 1 : n > BW_SLOTS ? BW_SLOTS : n;
@@ -53,6 +64,10 @@ size_t lqf_conv2d_backward_scratch(const lqf_conv_shape *s) {
     int slots = BW_SLOTS;
     if (is_pointwise(s)) return 0;
     if (is_depthwise(s)) return (size_t)slots * s->kh * s->kw * s->cin;
+    if (small_group(s)) {
+        int r = s->cin / s->group;
+        return (size_t)(slots + 1) * (2 * r - 1) * s->kh * s->kw * s->cin;
+    }
     int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
     return (size_t)slots * ((size_t)bw_tile_rows(s, k) * k + lqf_conv_weight_size(s));
 }
@@ -220,6 +235,73 @@ static void dw_weights_row(const lqf_conv_shape *s, const float *x, const float 
     }
 }
 
+/* ------------------------------------------------------------------ small groups */
+
+/* With r = Cin/G = Cout/G, output channel c = g*r + co reads input channels g*r + ci, i.e.
+ * c + d for d = ci - co in [-(r-1), r-1]: the convolution is 2r-1 channel-shifted
+ * depthwise convolutions with weights wd[d][tap][c] = W[g][tap][co+d][co] (0 where co+d
+ * falls outside the group). wd is (2r-1) x KH*KW x C. */
+static void small_group_expand(const lqf_conv_shape *s, const float *w, float *wd) {
+    const int r = s->cin / s->group, C = s->cout, khw = s->kh * s->kw;
+    for (int d = -(r - 1); d <= r - 1; d++)
+        for (int t = 0; t < khw; t++) {
+            float *o = wd + ((size_t)(d + r - 1) * khw + t) * C;
+            for (int c = 0; c < C; c++) {
+                int g = c / r, co = c % r, ci = co + d;
+                o[c] = ci >= 0 && ci < r ? w[(size_t)g * khw * r * r + ((size_t)t * r + ci) * r + co] : 0.0f;
+            }
+        }
+}
+
+/* dx row (n, iy) += contributions of every output pixel reading it (gather, race-free). */
+static void sg_data_row(const lqf_conv_shape *s, const float *dy, const float *wd, float *dx, int n, int iy) {
+    const int C = s->cin, r = C / s->group, khw = s->kh * s->kw;
+    float *dxr = dx + ((size_t)n * s->h + iy) * s->w * C;
+    for (int i = 0; i < s->kh; i++) {
+        int t = iy + s->pt - i * s->dh;
+        if (t < 0 || t % s->sh) continue;
+        int oy = t / s->sh;
+        if (oy >= s->oh) continue;
+        const float *dyr = dy + ((size_t)n * s->oh + oy) * s->ow * C;
+        for (int j = 0; j < s->kw; j++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                int ix = ox * s->sw - s->pl + j * s->dw;
+                if (ix < 0 || ix >= s->w) continue;
+                float *dp = dxr + (size_t)ix * C;
+                const float *g = dyr + (size_t)ox * C;
+                for (int d = -(r - 1); d <= r - 1; d++) {
+                    const float *wp = wd + ((size_t)(d + r - 1) * khw + i * s->kw + j) * C;
+                    int c0 = d < 0 ? -d : 0, c1 = d > 0 ? C - d : C;
+#pragma omp simd
+                    for (int c = c0; c < c1; c++) dp[c + d] += g[c] * wp[c];
+                }
+            }
+    }
+}
+
+/* part[d][tap][c] += x[.., c + d] * dy[.., c] over output row (n, oy). */
+static void sg_weights_row(const lqf_conv_shape *s, const float *x, const float *dy, float *part, int n, int oy) {
+    const int C = s->cin, r = C / s->group, khw = s->kh * s->kw;
+    const float *dyr = dy + ((size_t)n * s->oh + oy) * s->ow * C;
+    for (int i = 0; i < s->kh; i++) {
+        int iy = oy * s->sh - s->pt + i * s->dh;
+        if (iy < 0 || iy >= s->h) continue;
+        const float *xr = x + ((size_t)n * s->h + iy) * s->w * C;
+        for (int j = 0; j < s->kw; j++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                int ix = ox * s->sw - s->pl + j * s->dw;
+                if (ix < 0 || ix >= s->w) continue;
+                const float *xp = xr + (size_t)ix * C, *g = dyr + (size_t)ox * C;
+                for (int d = -(r - 1); d <= r - 1; d++) {
+                    float *pw = part + ((size_t)(d + r - 1) * khw + i * s->kw + j) * C;
+                    int c0 = d < 0 ? -d : 0, c1 = d > 0 ? C - d : C;
+#pragma omp simd
+                    for (int c = c0; c < c1; c++) pw[c] += xp[c + d] * g[c];
+                }
+            }
+    }
+}
+
 /* ------------------------------------------------------------------ entry points */
 
 void lqf_conv2d_backward_data(const lqf_conv_shape *s, const float *dy, const float *w_packed,
@@ -235,6 +317,13 @@ void lqf_conv2d_backward_data(const lqf_conv_shape *s, const float *dy, const fl
         int64_t rows = (int64_t)s->n * s->h;
 #pragma omp parallel for schedule(dynamic, 4)
         for (int64_t r = 0; r < rows; r++) dw_data_row(s, dy, w_packed, dx, (int)(r / s->h), (int)(r % s->h));
+        return;
+    }
+    if (small_group(s)) {
+        small_group_expand(s, w_packed, scratch);
+        int64_t rows = (int64_t)s->n * s->h;
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int64_t r = 0; r < rows; r++) sg_data_row(s, dy, scratch, dx, (int)(r / s->h), (int)(r % s->h));
         return;
     }
     const int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
@@ -277,6 +366,29 @@ void lqf_conv2d_backward_weights(const lqf_conv_shape *s, const float *x, const 
         }
         for (int t = 0; t < nth; t++)
             for (size_t i = 0; i < ws; i++) dw_packed[i] += scratch[(size_t)t * ws + i];
+        return;
+    }
+    if (small_group(s)) {
+        const int r = s->cin / s->group, C = s->cin, khw = s->kh * s->kw;
+        const size_t ps = (size_t)(2 * r - 1) * khw * C;
+        int64_t rows = (int64_t)s->n * s->oh;
+        memset(scratch, 0, (size_t)nth * ps * sizeof(float));
+#pragma omp parallel num_threads(nth)
+        {
+            float *part = scratch + (size_t)omp_get_thread_num() * ps;
+#pragma omp for schedule(dynamic, 4)
+            for (int64_t q = 0; q < rows; q++) sg_weights_row(s, x, dy, part, (int)(q / s->oh), (int)(q % s->oh));
+        }
+        for (int d = -(r - 1); d <= r - 1; d++)
+            for (int t = 0; t < khw; t++)
+                for (int c = 0; c < C; c++) {
+                    int g = c / r, co = c % r, ci = co + d;
+                    if (ci < 0 || ci >= r) continue;
+                    size_t idx = ((size_t)(d + r - 1) * khw + t) * C + c;
+                    float acc = 0.0f;
+                    for (int th = 0; th < nth; th++) acc += scratch[(size_t)th * ps + idx];
+                    dw_packed[(size_t)g * khw * r * r + ((size_t)t * r + ci) * r + co] += acc;
+                }
         return;
     }
     const int64_t k = (int64_t)s->kh * s->kw * (s->cin / s->group);
