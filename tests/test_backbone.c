@@ -8,8 +8,8 @@
  * parameter, and eval mode torch's eval embedding (through the trainer and through the
  * inference executor), all within 1e-4 of each reference's scale. Also: frozen tensors get
  * no gradient, dropout is seeded and the identity in eval mode, the full-size networks have
- * torch's parameter counts. LQFACE_BENCH_TRAIN=1 adds a timing of IR-18 and MobileFaceNet
- * training steps at batch 64 (112x112).
+ * torch's parameter counts. LQFACE_BENCH_TRAIN=1 (or mfn, ir18) adds a timing of
+ * MobileFaceNet and IR-18 training steps at batch 64 (LQFACE_BENCH_BATCH), 112x112.
  */
 #include "nn/backbone.h"
 #include "nn/net.h"
@@ -478,9 +478,7 @@ int main(void) {
     test_onnx_trainable();
     printf("largest error vs PyTorch: %.3g of the reference's scale\n", worst_rel);
     const char *b = getenv("LQFACE_BENCH_TRAIN");
-    if (b && *b == '1') {
-        bench(LQF_BACKBONE_MOBILEFACENET, 0, "MobileFaceNet");
-        bench(LQF_BACKBONE_IRESNET, 18, "IR-18");
-    }
+    if (b && (!strcmp(b, "1") || !strcmp(b, "mfn"))) bench(LQF_BACKBONE_MOBILEFACENET, 0, "MobileFaceNet");
+    if (b && (!strcmp(b, "1") || !strcmp(b, "ir18"))) bench(LQF_BACKBONE_IRESNET, 18, "IR-18");
     return tu_finish("test_backbone");
 }
