@@ -1,12 +1,16 @@
 /*
  * gemm.c — the dense matrix product of lqface: lqf_sgemm, a thin row-major wrapper over
  * oneDNN's JIT sgemm (AVX-512 where available, threaded with OpenMP). Called from inside
- * an OpenMP parallel region it runs single-threaded (oneDNN detects nesting), which the
- * tiled convolution paths rely on.
+ * an active OpenMP parallel region it runs single-threaded (oneDNN detects nesting), which
+ * the tiled convolution paths rely on. Called from inside a parallel region that an if()
+ * or num_threads(1) clause serialised, oneDNN would not see an active region and would
+ * open a nested team, creating threads on every call; the product is then kept on the
+ * calling thread as well.
  */
 #include "ops/ops.h"
 #include "core/core.h"
 
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 /* C(MxN) = alpha * op(A)(MxK) * op(B)(KxN) + beta * C, all row-major. */
@@ -20,7 +24,11 @@ void lqf_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float 
             for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
         return;
     }
+    int serialised = omp_get_level() > 0 && !omp_in_parallel();
+    int saved = serialised ? omp_get_max_threads() : 0;
+    if (serialised && saved > 1) omp_set_num_threads(1);
     dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda,
                                   B, ldb, beta, C, ldc);
+    if (serialised && saved > 1) omp_set_num_threads(saved);
     LQF_ASSERT(st == dnnl_success);
 }
