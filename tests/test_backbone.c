@@ -404,6 +404,8 @@ static void test_counts(void) {
     lqf_graph *g = NULL;
     lqf_backbone_config_default(&c, LQF_BACKBONE_IRESNET, 42);
     CHECK(lqf_backbone_build(&c, &g) == LQF_ERR_ARG && g == NULL && strstr(lqf_last_error(), "42"));
+    lqf_backbone_config_default(&c, LQF_BACKBONE_IRESNET_ADAFACE, 200);
+    CHECK(lqf_backbone_build(&c, &g) == LQF_ERR_UNSUPPORTED && g == NULL);
     lqf_backbone_config_default(&c, LQF_BACKBONE_MOBILEFACENET, 0);
     c.input_h = 100;
     CHECK(lqf_backbone_build(&c, &g) == LQF_ERR_ARG && g == NULL);

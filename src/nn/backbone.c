@@ -417,6 +417,10 @@ lqf_status lqf_backbone_build(const lqf_backbone_config *c, lqf_graph **out) {
     } else if (c->kind == LQF_BACKBONE_IRESNET || c->kind == LQF_BACKBONE_IRESNET_ADAFACE) {
         if (units_of(c->depth) < 0)
             return lqf_fail(LQF_ERR_ARG, "backbone: IResNet depth %d (use 18, 34, 50, 100 or 200)", c->depth);
+        if (c->kind == LQF_BACKBONE_IRESNET_ADAFACE && c->depth > 100)
+            return lqf_fail(LQF_ERR_UNSUPPORTED,
+                            "backbone: AdaFace IR-%d uses bottleneck blocks, which are not built (use 18..100)",
+                            c->depth);
         for (int i = 0; i < 4; i++)
             if (c->width[i] < 1) return lqf_fail(LQF_ERR_ARG, "backbone: stage width %d must be >= 1", c->width[i]);
     } else {

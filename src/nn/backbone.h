@@ -5,7 +5,8 @@
  * (backbones/iresnet.py: IBasicBlock, conv1x1+BN shortcut on every stage's first block,
  * head BN2d -> flatten -> Dropout -> Linear -> BN1d with weight fixed to 1) and the AdaFace
  * variant (net.py: BasicBlockIR, MaxPool2d(1, stride) shortcut when channels match, head
- * BN2d -> Dropout -> Flatten -> Linear -> BN1d(affine=False)), and MobileFaceNet
+ * BN2d -> Dropout -> Flatten -> Linear -> BN1d(affine=False); depths 18-100, its deeper
+ * nets use bottleneck blocks, not built here), and MobileFaceNet
  * (insightface backbones/mobilefacenet.py). The output is the UN-normalised embedding
  * (AdaFace's x/|x| and |x| are lqf_l2norm_forward's, or the margin head's business).
  *
