@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ===================================================================== config table */
 typedef enum { K_STR, K_INT, K_FLOAT, K_LONG, K_U64, K_DOUBLE, K_WIDTH } key_type;
@@ -45,6 +46,8 @@ static const key_def KEYS[] = {
     KS(data, "training data: image folder (identity/image), list file (path label) or .rec"),
     KS(data_root, "root of relative paths in a list file (default: the list's directory)"),
     KI(classes, "number of classes (0: from the data)"),
+    KS(lfw_pairs, "LFW pairs.txt: with lfw_test_fold, train only on identities of the other folds"),
+    KI(lfw_test_fold, "LFW fold (1-10) whose identities are held out of data (0: off)"),
     KS(augment, "augmentation preset: none | adaface | qgface-lq"),
     KI(loader_threads, "decode/augment threads of the loader"),
     KS(arch, "iresnet18 | iresnet34 | iresnet50 | iresnet100 | iresnet200 | mobilefacenet"),
@@ -597,6 +600,30 @@ static lqf_status apply_freeze(lqf_train *t, lqf_trainer *tr) {
 
 static lqf_status restore(lqf_train *t, const char *path);
 
+/* data = a folder of identities restricted to the LFW training identities of the split
+ * (identities of folds other than lfw_test_fold, minus those of that fold); identities with
+ * no folder under data (e.g. every photo failed alignment) are left out. */
+static lqf_status open_lfw_subset(const lqf_train_config *c, lqf_dataset **out) {
+    if (!c->lfw_pairs[0]) return lqf_fail(LQF_ERR_ARG, "train config: lfw_test_fold needs lfw_pairs");
+    lqf_name_list tr = {0, NULL};
+    lqf_status st = lqf_lfw_identity_split(c->lfw_pairs, c->lfw_test_fold, &tr, NULL);
+    if (st) return st;
+    const char **keep = malloc((size_t)(tr.n ? tr.n : 1) * sizeof *keep);
+    int n = 0;
+    if (!keep) st = lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
+    for (int i = 0; !st && i < tr.n; i++) {
+        char p[LQF_TRAIN_PATH * 2];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", c->data, tr.names[i]);
+        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) keep[n++] = tr.names[i];
+    }
+    if (!st && !n) st = lqf_fail(LQF_ERR_ARG, "%s: none of the %d training identities of the LFW split is a folder here", c->data, tr.n);
+    if (!st) st = lqf_dataset_open_folder_subset(c->data, keep, n, out);
+    free(keep);
+    lqf_name_list_free(&tr);
+    return st;
+}
+
 lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
     *out = NULL;
     lqf_train *t = calloc(1, sizeof *t);
@@ -615,7 +642,9 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
     }
     if (!st && !(c->input_std > 0)) st = lqf_fail(LQF_ERR_ARG, "train config: input_std must be positive");
     if (!st) st = build_network(t);
-    if (!st && c->data[0])
+    if (!st && c->data[0] && c->lfw_test_fold > 0)
+        st = open_lfw_subset(c, &t->data);
+    else if (!st && c->data[0])
         st = c->data_root[0] ? lqf_dataset_open_list(c->data, c->data_root, &t->data) : lqf_dataset_open(c->data, &t->data);
     if (!st) {
         t->C = c->classes > 0 ? c->classes : (t->data ? lqf_dataset_num_classes(t->data) : 0);
@@ -1091,6 +1120,10 @@ lqf_status lqf_train_loop(lqf_train *t, lqf_train_progress_fn fn, void *user, lq
     int esteps = 0, stop = 0, first_epoch_done = 0;
     /* an epoch counts for the loss means only when this run saw it from its start */
     int epoch_whole = t->bie == 0;
+    if (t->step >= t->total && t->npairs) { /* nothing to train: validate the network as it is */
+        p.step = t->step;
+        st = validate_event(t, &p, fn, user, r, &stop);
+    }
     while (!st && !stop && t->step < t->total) {
         if (!t->epoch_started) {
             if ((st = lqf_loader_start_epoch(t->loader, t->epoch))) break;

@@ -29,6 +29,8 @@ typedef struct {
     char data[LQF_TRAIN_PATH];      /* folder, list file or .rec */
     char data_root[LQF_TRAIN_PATH]; /* root of relative paths in a list file ("" = its dir) */
     int classes;                    /* 0: the dataset's count */
+    char lfw_pairs[LQF_TRAIN_PATH]; /* with lfw_test_fold: train on the identities of the */
+    int lfw_test_fold;              /* other folds only (data = a folder of identities) */
     char augment[32];               /* none | adaface | qgface-lq */
     int loader_threads;
     /* network */
