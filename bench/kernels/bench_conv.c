@@ -4,7 +4,10 @@
  * GFLOP/s per layer shape (2 flops per multiply-add) and the sum over the whole network's
  * convolutions as images/s. Also checks lqf_sgemm's GFLOP/s on a 1024^3 product.
  * Not a test. Build and run (from the repository root, after building build-kernels):
- *   bench/kernels/build.sh && OMP_NUM_THREADS=2 ./build-kernels/bench_conv [batch]
+ *   bench/kernels/build.sh && OMP_NUM_THREADS=2 ./build-kernels/bench_conv [batch [layer-substring]]
+ * Times are the best of up to 200 runs. On a machine shared with other busy processes,
+ * libgomp's default active waiting makes every parallel region risk a scheduler quantum;
+ * OMP_WAIT_POLICY=passive gives steadier numbers there.
  */
 #include "ops/ops.h"
 #include "core/core.h"
