@@ -250,6 +250,16 @@ static void test_net(const char *net) {
     const lqf_tensor *T0 = &g->tensors[t0];
     CHECK(tu_max_abs(lqf_trainer_grads(tr) + T0->offset, (size_t)lqf_tensor_numel(T0)) == 0.0);
     CHECK(lqf_trainer_freeze(tr, "no.such.tensor", 1) == -1);
+    lqf_trainer_free(tr);
+    /* batch 1: the final BatchNorm1d cannot take batch statistics (torch refuses too) */
+    tr = NULL;
+    CHECK(lqf_trainer_create(g, 1, &tr) == LQF_OK);
+    if (tr) {
+        CHECK(lqf_trainer_forward(tr) == LQF_ERR_ARG);
+        printf("batch 1 in training mode: %s\n", lqf_last_error());
+        lqf_trainer_set_training(tr, 0);
+        CHECK(lqf_trainer_forward(tr) == LQF_OK);
+    }
     free(saved);
     free(tmp);
     lqf_trainer_free(tr);

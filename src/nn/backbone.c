@@ -444,6 +444,11 @@ lqf_status lqf_backbone_build(const lqf_backbone_config *c, lqf_graph **out) {
         return lqf_fail(LQF_ERR_NOMEM, "backbone: out of memory");
     }
     strcpy(b.g->tensors[y].name, "embedding");
+    char src[64]; /* names the network in error messages */
+    if (c->kind == LQF_BACKBONE_MOBILEFACENET) snprintf(src, sizeof src, "MobileFaceNet");
+    else snprintf(src, sizeof src, "%sIR-%d", c->kind == LQF_BACKBONE_IRESNET_ADAFACE ? "AdaFace " : "", c->depth);
+    b.g->source = malloc(strlen(src) + 1);
+    if (b.g->source) strcpy(b.g->source, src);
     b.g->inputs[b.g->n_inputs++] = x;
     b.g->outputs[b.g->n_outputs++] = y;
     *out = b.g;

@@ -437,6 +437,10 @@ lqf_status lqf_trainer_forward(lqf_trainer *t) {
             int c;
             rows_channels(vo, &rows, &c);
             float *rm = lqf_trainer_buffer(t, nd->in[3]), *rv = lqf_trainer_buffer(t, nd->in[4]);
+            if (t->training && rows < 2) /* as torch: batch statistics need two values */
+                return lqf_fail(LQF_ERR_ARG,
+                                "%s: node '%s': BatchNorm in training mode needs more than one value per channel "
+                                "(batch %d); use eval mode or a larger batch", src_of(g), nd->name, t->batch);
             if (t->training)
                 lqf_bn_forward_train(rows, c, x, cval(t, nd->in[1]), cval(t, nd->in[2]), nd->a.bn.eps,
                                      1.0f - nd->a.bn.momentum, rm, rv, t->save[i], t->save[i] + c, y);
