@@ -2,8 +2,9 @@
  * conv_backward.c — backward of the 2-D convolution over channels-last tensors (the
  * training half of conv.c): gradients with respect to the input (backward-data) and to the
  * packed weights and bias (backward-weights), with the same three paths as the forward:
- *   pointwise  1x1 s1 unpadded ungrouped: dx += dy W^T and dW += x^T dy, each ONE GEMM over
- *              all N*H*W rows (oneDNN threads it);
+ *   pointwise  1x1 s1 unpadded ungrouped: dx += dy W^T, ONE GEMM over all N*H*W rows
+ *              (oneDNN threads it); dW += x^T dy with the rows split between threads
+ *              (one GEMM each into a partial, then reduced);
  *   depthwise  direct code vectorised over channels: backward-data as a race-free gather
  *              (one task per input row), backward-weights with per-thread partial sums;
  *   small groups  Cin/G = Cout/G <= 4 (MobileFaceNet's groups=64 over 128 channels): as
@@ -62,7 +63,7 @@ static int64_t bw_tile_rows(const lqf_conv_shape *s, int64_t k) {
  * OMP_NUM_THREADS cannot overrun it (the calls use min(threads, BW_SLOTS) slots). */
 size_t lqf_conv2d_backward_scratch(const lqf_conv_shape *s) {
     int slots = BW_SLOTS;
-    if (is_pointwise(s)) return 0;
+    if (is_pointwise(s)) return (size_t)slots * s->cin * s->cout;
     if (is_depthwise(s)) return (size_t)slots * s->kh * s->kw * s->cin;
     if (small_group(s)) {
         int r = s->cin / s->group;
@@ -347,13 +348,31 @@ void lqf_conv2d_backward_weights(const lqf_conv_shape *s, const float *x, const 
     if ((int64_t)s->n * s->oh * s->ow == 0 || s->cout == 0) return;
     if (db) lqf_bias_backward((int64_t)s->n * s->oh * s->ow, s->cout, dy, db);
     if (!dw_packed || s->cin == 0) return;
+    int nth = bw_slots();
     if (is_pointwise(s)) {
         int64_t m = (int64_t)s->n * s->h * s->w;
-        /* dW (Cin x Cout) += x^T (Cin x m) * dy (m x Cout) */
-        lqf_sgemm(1, 0, s->cin, s->cout, m, 1.0f, x, s->cin, dy, s->cout, 1.0f, dw_packed, s->cout);
+        const size_t ws = (size_t)s->cin * s->cout;
+        if (nth < 2 || m < 1024) {
+            /* dW (Cin x Cout) += x^T (Cin x m) * dy (m x Cout) */
+            lqf_sgemm(1, 0, s->cin, s->cout, m, 1.0f, x, s->cin, dy, s->cout, 1.0f, dw_packed, s->cout);
+            return;
+        }
+        /* a small output with a long inner dimension: split the rows between threads (one
+         * GEMM each into its own partial), then reduce; oneDNN alone splits it poorly */
+#pragma omp parallel for num_threads(nth) schedule(static, 1)
+        for (int t = 0; t < nth; t++) {
+            int64_t m0 = m * t / nth, m1 = m * (t + 1) / nth;
+            lqf_sgemm(1, 0, s->cin, s->cout, m1 - m0, 1.0f, x + m0 * s->cin, s->cin, dy + m0 * s->cout, s->cout,
+                      0.0f, scratch + (size_t)t * ws, s->cout);
+        }
+#pragma omp parallel for schedule(static) if (ws > 16384)
+        for (size_t i = 0; i < ws; i++) {
+            float acc = 0.0f;
+            for (int t = 0; t < nth; t++) acc += scratch[(size_t)t * ws + i];
+            dw_packed[i] += acc;
+        }
         return;
     }
-    int nth = bw_slots();
     if (is_depthwise(s)) {
         const size_t ws = (size_t)s->kh * s->kw * s->cin;
         int64_t rows = (int64_t)s->n * s->oh;
