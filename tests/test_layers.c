@@ -22,6 +22,20 @@
 #define FD_TOL 1e-2
 
 static double worst_rel = 0.0; /* largest max|a-b|/max|b| seen, for the summary */
+static char case_name[64][64]; /* per case: the largest of those, printed at the end */
+static double case_worst[64];
+static int ncases;
+
+static void note_case(const char *name, double rel) {
+    int k = 0;
+    while (k < ncases && strcmp(case_name[k], name)) k++;
+    if (k == ncases) {
+        if (ncases == 64) return;
+        snprintf(case_name[ncases], sizeof case_name[0], "%s", name);
+        case_worst[ncases++] = 0.0;
+    }
+    if (rel > case_worst[k]) case_worst[k] = rel;
+}
 
 static float *load_case(const char *name, long want) {
     char rel[256];
@@ -43,6 +57,7 @@ static void compare(const char *name, const char *what, const float *got, const 
     if (scale < 1e-6) scale = 1.0;
     for (size_t i = 0; i < n; i++) md = fmax(md, fabs((double)got[i] - want[i]));
     if (md / scale > worst_rel) worst_rel = md / scale;
+    note_case(name, md / scale);
     tu_close(label, got, want, n, TOL * scale, 0.0);
 }
 
@@ -623,6 +638,8 @@ int main(void) {
     }
     fclose(f);
     test_graph_ops();
+    printf("largest error vs PyTorch per case (max |got - torch| / max |torch| over outputs and gradients):\n");
+    for (int k = 0; k < ncases; k++) printf("     %-14s %.2e\n", case_name[k], case_worst[k]);
     printf("largest error vs PyTorch: %.3g of the reference's scale\n", worst_rel);
     return tu_finish("test_layers");
 }
