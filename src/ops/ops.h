@@ -98,7 +98,9 @@ void lqf_reduce_sum(const lqf_view *vx, const float *x, unsigned mask, const lqf
 /* Conventions: every backward kernel ADDS into its gradient outputs (dx, dW, db, ...), so
  * a tensor read by several nodes collects all contributions; callers zero gradients first.
  * Gradient pointers documented "may be NULL" are skipped. Layouts are the forward ones:
- * channels-last activations, packed convolution weights (gradients in the same packing). */
+ * channels-last activations, packed convolution weights (gradients in the same packing).
+ * Exception to "no kernel allocates": the per-channel reductions (BatchNorm, PReLU slope,
+ * bias) allocate O(threads x C) doubles per call for their per-thread partial sums. */
 
 /* Convolution (conv_backward.c). dy (N,OH,OW,Cout). Scratch floats for either call: */
 size_t lqf_conv2d_backward_scratch(const lqf_conv_shape *s);
