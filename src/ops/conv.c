@@ -151,9 +151,10 @@ static void conv_pointwise(const lqf_conv_shape *s, const float *x, const float 
                            const lqf_epilogue *ep, float *y) {
     const int64_t m = (int64_t)s->n * s->h * s->w;
     const int nth = omp_get_max_threads();
-    const int64_t tile = balanced_tile(m, nth, 1024);
+    const int par = nth > 1 && m * s->cin * s->cout >= par_min_macs;
+    const int64_t tile = par ? balanced_tile(m, nth, 1024) : LQF_MIN(m, 1024);
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel if (ntiles > 1 && m * s->cin * s->cout >= par_min_macs)
+#pragma omp parallel if (par && ntiles > 1)
     {
         gemm_on_this_thread();
 #pragma omp for schedule(dynamic, 1)
@@ -464,9 +465,10 @@ static void conv_general(const lqf_conv_shape *s, const float *x, const float *w
     const int64_t tmax = im2col_tile_rows(s, k);
     int nth = omp_get_max_threads();
     if (nth > CONV_SLOTS) nth = CONV_SLOTS;
-    const int64_t tile = balanced_tile(m, nth, tmax);
+    const int par = nth > 1 && lqf_conv_macs(s) * s->n >= par_min_macs;
+    const int64_t tile = par ? balanced_tile(m, nth, tmax) : tmax;
     const int64_t ntiles = (m + tile - 1) / tile;
-#pragma omp parallel num_threads(nth) if (ntiles > 1 && lqf_conv_macs(s) * s->n >= par_min_macs)
+#pragma omp parallel num_threads(nth) if (par && ntiles > 1)
     {
         gemm_on_this_thread();
         float *slot = col + (size_t)omp_get_thread_num() * tmax * k;
