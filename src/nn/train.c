@@ -181,11 +181,15 @@ static lqf_status check_node(const lqf_trainer *t, int i) {
                                 src_of(g), nd->name, (long long)ns);
         }
         return LQF_OK;
+    case LQF_OP_RESHAPE:
+        if (view_numel(&t->views[nd->in[0]]) != view_numel(&t->views[nd->out]))
+            return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: node '%s': Reshape does not follow batch %d", src_of(g),
+                            nd->name, t->batch);
+        return LQF_OK;
     case LQF_OP_ADD:
     case LQF_OP_SUB:
     case LQF_OP_MUL:
     case LQF_OP_MAXPOOL:
-    case LQF_OP_RESHAPE:
     case LQF_OP_TRANSPOSE:
     case LQF_OP_GEMM:
         return LQF_OK;
