@@ -262,7 +262,8 @@ int cmd_train(int argc, char **argv) {
     if (!quiet)
         printf("lqface train: %s, head %s, optimizer %s lr %g (%s), batch %d, %s%s\n",
                c.init_onnx[0] ? c.init_onnx : c.arch, c.head, c.optimizer, c.lr, c.schedule, c.batch,
-               c.resume[0] ? "resuming " : "from scratch", c.resume[0] ? c.resume : "");
+               c.resume[0] ? "resuming " : (c.init_onnx[0] ? "from the ONNX weights" : "from scratch"),
+               c.resume[0] ? c.resume : "");
     st = lqf_train_loop(t, on_progress, &u, &r);
     if (u.tty && !quiet) printf("\n");
     if (st) {

@@ -49,6 +49,7 @@ static const key_def KEYS[] = {
     KS(lfw_pairs, "LFW pairs.txt: with lfw_test_fold, train only on identities of the other folds"),
     KI(lfw_test_fold, "LFW fold (1-10) whose identities are held out of data (0: off)"),
     KS(augment, "augmentation preset: none | adaface | qgface-lq"),
+    KF(flip, "horizontal flip probability (negative: the preset's)"),
     KI(loader_threads, "decode/augment threads of the loader"),
     KS(arch, "iresnet18 | iresnet34 | iresnet50 | iresnet100 | iresnet200 | mobilefacenet"),
     KS(variant, "IResNet variant: insightface | adaface"),
@@ -86,6 +87,7 @@ static const key_def KEYS[] = {
     KF(eta_min, "cosine floor"),
     KS(milestones, "multistep milestones in epochs after warm-up, e.g. 12,20,24"),
     KF(clip_grad, "clip the backbone gradient norm to this (0: off)"),
+    KF(head_lr_mult, "learning-rate multiplier of the head kernel (fine-tuning: a new head learns faster)"),
     KS(freeze, "comma-separated tensor-name prefixes not to train"),
     KI(epochs, "epochs"),
     KL(steps, "steps (0: epochs x batches per epoch)"),
@@ -112,6 +114,7 @@ static const key_def KEYS[] = {
 void lqf_train_config_default(lqf_train_config *c) {
     memset(c, 0, sizeof *c);
     strcpy(c->augment, "none");
+    c->flip = -1;
     c->loader_threads = 2;
     strcpy(c->arch, "iresnet50");
     strcpy(c->variant, "insightface");
@@ -132,6 +135,7 @@ void lqf_train_config_default(lqf_train_config *c) {
     c->weight_decay = 5e-4f;
     c->beta1 = 0.9f, c->beta2 = 0.999f, c->adam_eps = 1e-8f;
     c->bn_decay = 0;
+    c->head_lr_mult = 1;
     strcpy(c->schedule, "poly");
     c->warmup_factor = 1.0f / 3;
     c->power = 1;
@@ -448,7 +452,8 @@ static lqf_status make_optimisers(lqf_train *t) {
     lqf_status st = lqf_optim_create(&oc, g->n_params, gr, ng, &t->opt);
     free(gr);
     if (st) return st;
-    lqf_param_group hg = {0, (size_t)t->D * t->C, c->weight_decay, 1.0f};
+    if (!(c->head_lr_mult >= 0)) return lqf_fail(LQF_ERR_ARG, "train config: head_lr_mult must be >= 0");
+    lqf_param_group hg = {0, (size_t)t->D * t->C, c->weight_decay, c->head_lr_mult};
     return lqf_optim_create(&oc, hg.end, &hg, 1, &t->hopt);
 }
 
@@ -665,6 +670,7 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
         else if (!strcmp(c->augment, "adaface")) lqf_augment_preset_adaface(&lo.augment);
         else if (!strcmp(c->augment, "qgface-lq")) lqf_augment_preset_qgface_lq(&lo.augment);
         else st = lqf_fail(LQF_ERR_ARG, "train config: augment '%s' is not none, adaface or qgface-lq", c->augment);
+        if (c->flip >= 0) lo.augment.p_flip = c->flip;
         if (!st) st = lqf_loader_create(t->data, &lo, &t->loader);
         if (!st) {
             t->bpe = lqf_loader_num_batches(t->loader);

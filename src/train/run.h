@@ -32,6 +32,7 @@ typedef struct {
     char lfw_pairs[LQF_TRAIN_PATH]; /* with lfw_test_fold: train on the identities of the */
     int lfw_test_fold;              /* other folds only (data = a folder of identities) */
     char augment[32];               /* none | adaface | qgface-lq */
+    float flip;                     /* horizontal flip probability; < 0: the preset's */
     int loader_threads;
     /* network */
     char arch[32];                  /* iresnet18..200 | mobilefacenet | onnx */
@@ -56,6 +57,7 @@ typedef struct {
     float warmup_factor, power, gamma, eta_min;
     char milestones[128];           /* epochs, comma-separated (multistep) */
     float clip_grad;                /* backbone gradient norm bound, 0 = off */
+    float head_lr_mult;             /* the head kernel's lr = lr x this (1) */
     char freeze[256];               /* comma-separated tensor-name prefixes */
     /* length */
     int epochs;
