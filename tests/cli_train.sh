@@ -70,7 +70,7 @@ echo "     lr 1e30: exit $rc: $(echo "$out" | tail -1)"
 check "NaN loss stops the run" $?
 n=$(echo "$out" | sed -n 's/.*NaN loss at step \([0-9]*\).*/\1/p')
 ck=$(printf "%s/nan/ckpt_step%08d.safetensors" "$TMP" $((n - 1)))
-out=$("$BIN" train "${COMMON[@]}" --resume "$ck" --steps "$((n - 1))" --ckpt_dir "" 2>&1)
+out=$("$BIN" train "${COMMON[@]}" --resume "$ck" --steps "$((n - 1))" --ckpt_dir "" --val_pairs "" 2>&1)
 check "the last checkpoint before the NaN ($ck) loads" $?
 
 echo "cli_train: $fails failed"
