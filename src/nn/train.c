@@ -412,11 +412,16 @@ static uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-static lqf_act act_of(lqf_op op) {
-    return op == LQF_OP_RELU ? LQF_ACT_RELU
-           : op == LQF_OP_SIGMOID ? LQF_ACT_SIGMOID
-           : op == LQF_OP_LEAKYRELU ? LQF_ACT_LEAKY
-                                    : LQF_ACT_PRELU;
+/* The activation of a Relu/Sigmoid/LeakyRelu/PRelu node, with the PReLU slope (per channel,
+ * or one shared value) when there is one. */
+static lqf_act node_act(lqf_trainer *t, const lqf_node *nd, const float **slope, int *shared) {
+    lqf_act act = nd->op == LQF_OP_RELU        ? LQF_ACT_RELU
+                  : nd->op == LQF_OP_SIGMOID   ? LQF_ACT_SIGMOID
+                  : nd->op == LQF_OP_LEAKYRELU ? LQF_ACT_LEAKY
+                                               : LQF_ACT_PRELU;
+    *slope = act == LQF_ACT_PRELU ? cval(t, nd->in[1]) : NULL;
+    *shared = act == LQF_ACT_PRELU && lqf_tensor_numel(&t->g->tensors[nd->in[1]]) == 1;
+    return act;
 }
 
 lqf_status lqf_trainer_forward(lqf_trainer *t) {
@@ -459,9 +464,9 @@ lqf_status lqf_trainer_forward(lqf_trainer *t) {
             int64_t rows;
             int c;
             rows_channels(vo, &rows, &c);
-            lqf_act act = act_of(nd->op);
-            const float *slope = act == LQF_ACT_PRELU ? cval(t, nd->in[1]) : NULL;
-            int shared = act == LQF_ACT_PRELU && lqf_tensor_numel(&g->tensors[nd->in[1]]) == 1;
+            const float *slope;
+            int shared;
+            lqf_act act = node_act(t, nd, &slope, &shared);
             lqf_act_forward(act, slope, shared, nd->a.alpha, rows, c, x, y);
             break;
         }
@@ -614,9 +619,9 @@ static void backward_node(lqf_trainer *t, int i) {
         int64_t rows;
         int c;
         rows_channels(vo, &rows, &c);
-        lqf_act act = act_of(nd->op);
-        const float *slope = act == LQF_ACT_PRELU ? cval(t, nd->in[1]) : NULL;
-        int shared = act == LQF_ACT_PRELU && lqf_tensor_numel(&g->tensors[nd->in[1]]) == 1;
+        const float *slope;
+        int shared;
+        lqf_act act = node_act(t, nd, &slope, &shared);
         float *gs = act == LQF_ACT_PRELU ? gbuf(t, nd->in[1]) : NULL;
         lqf_act_backward(act, slope, shared, nd->a.alpha, rows, c, x, dy, gx, gs);
         break;
