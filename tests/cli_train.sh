@@ -5,8 +5,8 @@
 # lists every key with its default, an unknown key and a missing config are refused, the run
 # exits 0, the JSON-lines log ends with a summary whose last-epoch loss is < 1/3 of the
 # first's and whose held-out verification accuracy is >= 85% (the run reaches ~92%; a random
-# network ~70%, see docs/training.md), a resumed run continues from its checkpoint's step, and
-# lr = 1e30 stops with "NaN loss at step N" (exit 1) leaving its last checkpoint loadable.
+# network ~70%, see docs/training.md), a resumed run continues from its checkpoint's step, an
+# ARoFace run (mixed batch smaller than the batch) trains too, and lr = 1e30 stops with "NaN loss at step N" (exit 1) leaving its last checkpoint loadable.
 set -u
 BIN=${LQFACE_BIN:?}
 SHARED=${LQFACE_SHARED:-../shared}
@@ -63,6 +63,18 @@ check "resumed run exits 0" $?
 check "resume continues at step 170" $?
 accr=$(json_num "$TMP/res/train_log.jsonl" summary val_acc)
 echo "     resumed run: held-out accuracy $accr (uninterrupted $acc)"
+
+# ARoFace (fixed preset, 2 ascent steps, half the batch warped: 7 clean + 7 warped of 15, so
+# the mixed batch runs on a second trainer of batch 14)
+"$BIN" train "${COMMON[@]}" --aroface 1 --aro_preset fixed --aro_k 2 --aro_ratio 0.5 --batch 15 \
+    --ckpt_dir "$TMP/aro" >"$TMP/aro.out" 2>&1
+check "ARoFace run exits 0" $?
+first=$(json_num "$TMP/aro/train_log.jsonl" summary first_epoch_loss)
+last=$(json_num "$TMP/aro/train_log.jsonl" summary last_epoch_loss)
+acc=$(json_num "$TMP/aro/train_log.jsonl" summary val_acc)
+echo "     ARoFace: epoch loss $first -> $last, held-out verification accuracy $acc"
+awk -v f="$first" -v l="$last" -v a="$acc" 'BEGIN { exit !(l < f / 2 && a >= 0.85) }'
+check "ARoFace run: loss halves, held-out accuracy >= 85%" $?
 
 out=$("$BIN" train "${COMMON[@]}" --lr 1e30 --ckpt_every 1 --ckpt_dir "$TMP/nan" 2>&1); rc=$?
 echo "     lr 1e30: exit $rc: $(echo "$out" | tail -1)"
