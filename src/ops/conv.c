@@ -71,6 +71,27 @@ static int is_pointwise(const lqf_conv_shape *s) {
 
 static int is_few_channels(const lqf_conv_shape *s);
 
+/* Kernel taps [*t0, *t1) of a window starting at input position `base` (o*stride - pad)
+ * that fall inside an input of extent n. */
+static inline void tap_range(int base, int k, int dil, int n, int *t0, int *t1) {
+    int a = 0, b = k;
+    while (a < b && base + a * dil < 0) a++;
+    while (b > a && base + (b - 1) * dil >= n) b--;
+    *t0 = a;
+    *t1 = b;
+}
+
+/* Output columns [*oa, *ob) whose horizontal taps all lie inside the input. */
+static inline void interior_cols(const lqf_conv_shape *s, int *oa, int *ob) {
+    int a = (s->pl + s->sw - 1) / s->sw;
+    int last = s->w - 1 - (s->kw - 1) * s->dw + s->pl; /* ox * sw <= last */
+    int b = last < 0 ? 0 : last / s->sw + 1;
+    if (b > s->ow) b = s->ow;
+    if (a > b) a = b;
+    *oa = a;
+    *ob = b;
+}
+
 int64_t lqf_conv_macs(const lqf_conv_shape *s) {
     return (int64_t)s->oh * s->ow * s->cout * (s->cin / s->group) * s->kh * s->kw;
 }
@@ -330,9 +351,8 @@ static void dw_pixel(const lqf_conv_shape *s, const float *xn, const float *w, c
                      const lqf_epilogue *ep, int ih0, int i0, int i1, int ox, const float *res, float *yo) {
     const int C = s->cin, W = s->w;
     int iw0 = ox * s->sw - s->pl;
-    int j0 = 0, j1 = s->kw;
-    while (j0 < j1 && iw0 + j0 * s->dw < 0) j0++;
-    while (j1 > j0 && iw0 + (j1 - 1) * s->dw >= W) j1--;
+    int j0, j1;
+    tap_range(iw0, s->kw, s->dw, W, &j0, &j1);
     for (int c = 0; c < C; c += 16) {
         __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
         __m512 acc0 = b ? _mm512_maskz_loadu_ps(m, b + c) : _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -363,18 +383,12 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
     const float *xn = x + (size_t)n * H * W * C;
     int64_t row0 = ((int64_t)n * s->oh + oy) * s->ow;
     float *yr = y + row0 * C;
-    int ih0 = oy * s->sh - s->pt;
-    int i0 = 0, i1 = s->kh;
-    while (i0 < i1 && ih0 + i0 * s->dh < 0) i0++;
-    while (i1 > i0 && ih0 + (i1 - 1) * s->dh >= H) i1--;
+    int ih0 = oy * s->sh - s->pt, i0, i1;
+    tap_range(ih0, s->kh, s->dh, H, &i0, &i1);
 #ifdef __AVX512F__
     const float *res = ep && ep->residual ? ep->residual + row0 * C : NULL;
-    /* Interior columns [oxa, oxb): every horizontal tap inside the input. */
-    int oxa = (s->pl + s->sw - 1) / s->sw;
-    int last = W - 1 - (s->kw - 1) * s->dw + s->pl; /* ox*sw <= last */
-    int oxb = last < 0 ? 0 : last / s->sw + 1;
-    if (oxb > s->ow) oxb = s->ow;
-    if (oxa > oxb) oxa = oxb;
+    int oxa, oxb;
+    interior_cols(s, &oxa, &oxb);
     /* Fast path: 3x3, no dilation, stride 1 or 2; kernel rows in the padding are skipped. */
     int fast = s->kh == 3 && s->kw == 3 && s->dh == 1 && s->dw == 1 && (s->sw == 1 || s->sw == 2) && i1 > i0;
     if (fast) {
@@ -388,9 +402,8 @@ static void dw_row(const lqf_conv_shape *s, const float *x, const float *w, cons
 #else
     for (int ox = 0; ox < s->ow; ox++) {
         int iw0 = ox * s->sw - s->pl;
-        int j0 = 0, j1 = s->kw;
-        while (j0 < j1 && iw0 + j0 * s->dw < 0) j0++;
-        while (j1 > j0 && iw0 + (j1 - 1) * s->dw >= W) j1--;
+        int j0, j1;
+        tap_range(iw0, s->kw, s->dw, W, &j0, &j1);
         float *yo = yr + (size_t)ox * C;
         for (int c = 0; c < C; c++) yo[c] = b ? b[c] : 0.0f;
         for (int i = i0; i < i1; i++) {
@@ -540,9 +553,8 @@ fc_block(const int U, const int NB, const lqf_conv_shape *s, const float *xn, co
 static void fc_pixel(const lqf_conv_shape *s, const float *xn, const float *w, const float *b, int ih0, int i0,
                      int i1, int ox, float *yrow) {
     const int Cin = s->cin, Cout = s->cout;
-    int iw0 = ox * s->sw - s->pl, j0 = 0, j1 = s->kw;
-    while (j0 < j1 && iw0 + j0 * s->dw < 0) j0++;
-    while (j1 > j0 && iw0 + (j1 - 1) * s->dw >= s->w) j1--;
+    int iw0 = ox * s->sw - s->pl, j0, j1;
+    tap_range(iw0, s->kw, s->dw, s->w, &j0, &j1);
     for (int co = 0; co < Cout; co += 16) {
         __mmask16 m = tail_mask(Cout - co);
         __m512 acc = b ? _mm512_maskz_loadu_ps(m, b + co) : _mm512_setzero_ps();
@@ -576,15 +588,11 @@ static void conv_few_channels(const lqf_conv_shape *s, const float *x, const flo
         int n = (int)(r / s->oh), oy = (int)(r % s->oh);
         const float *xn = x + (int64_t)n * s->h * s->w * s->cin;
         float *yrow = y + r * s->ow * s->cout;
-        int ih0 = oy * s->sh - s->pt, i0 = 0, i1 = s->kh;
-        while (i0 < i1 && ih0 + i0 * s->dh < 0) i0++;
-        while (i1 > i0 && ih0 + (i1 - 1) * s->dh >= s->h) i1--;
+        int ih0 = oy * s->sh - s->pt, i0, i1;
+        tap_range(ih0, s->kh, s->dh, s->h, &i0, &i1);
 #ifdef __AVX512F__
-        int oxa = (s->pl + s->sw - 1) / s->sw;
-        int last = s->w - 1 - (s->kw - 1) * s->dw + s->pl;
-        int oxb = last < 0 ? 0 : last / s->sw + 1;
-        if (oxb > s->ow) oxb = s->ow;
-        if (oxa > oxb) oxa = oxb;
+        int oxa, oxb;
+        interior_cols(s, &oxa, &oxb);
         for (int ox = 0; ox < oxa; ox++) fc_pixel(s, xn, w, b, ih0, i0, i1, ox, yrow);
         for (int co0 = 0; co0 < s->cout; co0 += 64) {
             int left = s->cout - co0, nb = left >= 64 ? 4 : (left + 15) / 16;
