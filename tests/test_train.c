@@ -289,6 +289,14 @@ static void nan_case(const char *list) {
     CHECK(lqf_ckpt_load(r.last_ckpt, &ck) == LQF_OK);
     lqf_ckpt_info info;
     CHECK(ck && lqf_ckpt_get_info(ck, &info) == LQF_OK && info.step == r.steps);
+    /* tensors in PyTorch layout: convolution weights OIHW, the head kernel (emb, classes) */
+    const lqf_ckpt_tensor *ct = NULL;
+    int64_t conv1[4] = {8, 3, 3, 3}, down[4] = {16, 8, 1, 1}, kern[2] = {32, 40};
+    CHECK(ck && lqf_ckpt_get(ck, "conv1.weight", 4, conv1, &ct) == LQF_OK);
+    CHECK(ck && lqf_ckpt_get(ck, "layer2.0.downsample.0.weight", 4, down, &ct) == LQF_OK);
+    CHECK(ck && lqf_ckpt_get(ck, "optim.conv1.weight.momentum_buffer", 4, conv1, &ct) == LQF_OK);
+    CHECK(ck && lqf_ckpt_get(ck, "head.kernel", 2, kern, &ct) == LQF_OK);
+    CHECK(ck && lqf_ckpt_find(ck, "layer1.0.bn1.running_var") && lqf_ckpt_get_meta(ck, "config"));
     lqf_ckpt_free(ck);
     /* and it resumes */
     lqf_train *t2 = NULL;

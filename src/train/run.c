@@ -873,10 +873,29 @@ static int ckpt_tensor(const lqf_tensor *T) {
     return (T->kind == LQF_T_PARAM || T->kind == LQF_T_CONST) && !strchr(T->name, '#') && lqf_tensor_numel(T) > 0;
 }
 
+/* The PyTorch shape of a graph tensor: convolution weights are stored packed (their graph
+ * dims are the packed length), their PyTorch shape is OIHW (Cout, Cin/group, kh, kw). */
+static int torch_dims(const lqf_graph *g, const lqf_tensor *T, int64_t *dims) {
+    int ti = (int)(T - g->tensors);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const lqf_node *nd = &g->nodes[i];
+        if (nd->op != LQF_OP_CONV || nd->nin < 2 || nd->in[1] != ti) continue;
+        dims[0] = g->tensors[nd->out].dims[1];
+        dims[1] = g->tensors[nd->in[0]].dims[1] / nd->a.conv.group;
+        dims[2] = nd->a.conv.kh;
+        dims[3] = nd->a.conv.kw;
+        return 4;
+    }
+    memcpy(dims, T->dims, (size_t)T->ndim * sizeof *dims);
+    return T->ndim;
+}
+
 static lqf_status add_state(lqf_ckpt *ck, const lqf_graph *g, const float *buf, const lqf_tensor *T, const char *name,
                             float *tmp) {
+    int64_t dims[LQF_MAX_DIMS];
+    int nd = torch_dims(g, T, dims);
     lqf_status st = lqf_backbone_get(g, buf, T->name, tmp, (size_t)lqf_tensor_numel(T));
-    if (!st) st = lqf_ckpt_add(ck, name, T->ndim, T->dims, tmp, 1);
+    if (!st) st = lqf_ckpt_add(ck, name, nd, dims, tmp, 1);
     return st;
 }
 
@@ -971,7 +990,9 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
 
 static lqf_status get_into(const lqf_ckpt *ck, const lqf_graph *g, float *buf, const lqf_tensor *T, const char *name) {
     const lqf_ckpt_tensor *ct = NULL;
-    lqf_status st = lqf_ckpt_get(ck, name, T->ndim, T->dims, &ct);
+    int64_t dims[LQF_MAX_DIMS];
+    int nd = torch_dims(g, T, dims);
+    lqf_status st = lqf_ckpt_get(ck, name, nd, dims, &ct);
     if (!st) st = lqf_backbone_set(g, buf, T->name, ct->data, (size_t)ct->numel);
     return st;
 }
