@@ -22,6 +22,10 @@ Each: the head kernel (16 x 4, one class per column) and the network start from 
 draw; three steps of zero_grad / forward / loss / backward / step on the same batch.
 
 Run with Debian's python:  /usr/bin/python3 tools/ref_train_step.py [outdir]  (default tests/data/train)
+With --check CKPT [widths input emb]: loads a checkpoint written by `lqface train` for an
+insightface IResNet-18 (default widths 8,16,24,32, input 32, emb 32: configs/orl_tiny.conf)
+into the PyTorch module with load_state_dict(strict=True) and prints the embedding of a
+random batch in eval mode (shapes and names must match exactly).
 Files: <case>.txt (config lines, `tensor <name> <numel>` in state_dict order) and <case>.bin
 (float32 LE): initial state_dict, initial kernel, x (NCHW), labels (as floats), the 3 losses,
 state_dict after 3 steps (running statistics included), kernel after, and for AdaFace the
@@ -37,7 +41,8 @@ import torch
 import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "tests", "data", "train")
+CHECK = sys.argv[2:] if len(sys.argv) > 2 and sys.argv[1] == "--check" else None
+OUT = sys.argv[1] if len(sys.argv) > 1 and not CHECK else os.path.join(HERE, "..", "tests", "data", "train")
 SHARED = os.environ.get("LQFACE_SHARED", os.path.join(HERE, "..", "..", "shared"))
 os.makedirs(OUT, exist_ok=True)
 torch.set_num_threads(1)
@@ -54,6 +59,37 @@ try:
     os.rmdir(os.path.join(OUT, ".unused"))
 except OSError:
     pass
+
+
+if CHECK:
+    import json
+    import struct
+    path = CHECK[0]
+    widths = tuple(int(v) for v in (CHECK[1] if len(CHECK) > 1 else "8,16,24,32").split(","))
+    hw = int(CHECK[2]) if len(CHECK) > 2 else 32
+    emb = int(CHECK[3]) if len(CHECK) > 3 else 32
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__")
+    data = raw[8 + n:]
+    tensors = {k: torch.frombuffer(bytearray(data[v["data_offsets"][0]:v["data_offsets"][1]]), dtype=torch.float32)
+               .reshape(v["shape"]) for k, v in header.items()}
+    model = ns["IResNet"](ns["IBasicBlock"], ns["UNITS"][18], dropout=0, num_features=emb, widths=widths, fc_hw=hw // 16)
+    want = model.state_dict()
+    sd = {k: tensors[k] for k in want if not k.endswith("num_batches_tracked")}
+    for k in want:
+        if k.endswith("num_batches_tracked"):
+            sd[k] = want[k]
+    model.load_state_dict(sd, strict=True)
+    extra = sorted(k for k in tensors if k not in want and not k.startswith(("optim.", "head.")))
+    model.eval()
+    with torch.no_grad():
+        e = model(torch.randn(2, 3, hw, hw, generator=torch.Generator().manual_seed(0)))
+    print(f"{path}: {len(sd)} state_dict tensors loaded strictly ({meta['arch']}, step {meta['step']}); "
+          f"other backbone tensors: {extra}; head.kernel {list(tensors['head.kernel'].shape)}; "
+          f"eval embedding norms {e.norm(dim=1).tolist()}")
+    sys.exit(0)
 
 
 def l2n(x, axis):
