@@ -96,45 +96,6 @@ static float *tr_alloc(lqf_trainer *t, size_t floats) {
     return p;
 }
 
-static void conv_shape_of(const lqf_node *nd, const lqf_view *x, const lqf_view *y, lqf_conv_shape *s) {
-    memset(s, 0, sizeof *s);
-    s->n = (int)x->dims[0];
-    s->cin = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->cout = (int)y->dims[1];
-    s->kh = nd->a.conv.kh;
-    s->kw = nd->a.conv.kw;
-    s->sh = nd->a.conv.sh;
-    s->sw = nd->a.conv.sw;
-    s->pt = nd->a.conv.pt;
-    s->pl = nd->a.conv.pl;
-    s->pb = nd->a.conv.pb;
-    s->pr = nd->a.conv.pr;
-    s->dh = nd->a.conv.dh;
-    s->dw = nd->a.conv.dw;
-    s->group = nd->a.conv.group;
-    lqf_conv_shape_init(s);
-}
-
-static void pool_shape_of(const lqf_node *nd, const lqf_view *x, lqf_pool_shape *s) {
-    memset(s, 0, sizeof *s);
-    s->n = (int)x->dims[0];
-    s->c = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->kh = nd->a.pool.kh;
-    s->kw = nd->a.pool.kw;
-    s->sh = nd->a.pool.sh;
-    s->sw = nd->a.pool.sw;
-    s->pt = nd->a.pool.pt;
-    s->pl = nd->a.pool.pl;
-    s->pb = nd->a.pool.pb;
-    s->pr = nd->a.pool.pr;
-    s->ceil_mode = nd->a.pool.ceil_mode;
-    lqf_pool_shape_init(s);
-}
-
 static const char *op_name(lqf_op op) {
     static const char *const names[LQF_OP_COUNT] = {
         [LQF_OP_CONV] = "Conv", [LQF_OP_BATCHNORM] = "BatchNorm", [LQF_OP_RELU] = "Relu",
@@ -264,7 +225,7 @@ lqf_status lqf_trainer_create(lqf_graph *g, int batch, lqf_trainer **out) {
         const lqf_view *vo = &t->views[nd->out];
         if (nd->op == LQF_OP_CONV) {
             lqf_conv_shape s;
-            conv_shape_of(nd, &t->views[nd->in[0]], vo, &s);
+            lqf_node_conv_shape(g, nd, batch, &s);
             conv_scr = LQF_MAX(conv_scr, lqf_conv2d_scratch(&s));
             conv_scr = LQF_MAX(conv_scr, lqf_conv2d_backward_scratch(&s));
         } else if (nd->op == LQF_OP_BATCHNORM) {
@@ -436,7 +397,7 @@ lqf_status lqf_trainer_forward(lqf_trainer *t) {
         switch (nd->op) {
         case LQF_OP_CONV: {
             lqf_conv_shape s;
-            conv_shape_of(nd, v0, vo, &s);
+            lqf_node_conv_shape(g, nd, t->batch, &s);
             const float *b = nd->nin > 2 && nd->in[2] >= 0 ? cval(t, nd->in[2]) : NULL;
             lqf_conv2d_forward(&s, x, cval(t, nd->in[1]), b, NULL, y, t->scratch);
             break;
@@ -482,7 +443,7 @@ lqf_status lqf_trainer_forward(lqf_trainer *t) {
         }
         case LQF_OP_MAXPOOL: {
             lqf_pool_shape s;
-            pool_shape_of(nd, v0, &s);
+            lqf_node_pool_shape(g, nd, t->batch, &s);
             lqf_maxpool_forward(&s, x, y);
             break;
         }
@@ -593,7 +554,7 @@ static void backward_node(lqf_trainer *t, int i) {
     switch (nd->op) {
     case LQF_OP_CONV: {
         lqf_conv_shape s;
-        conv_shape_of(nd, v0, vo, &s);
+        lqf_node_conv_shape(g, nd, t->batch, &s);
         float *gw = gbuf(t, nd->in[1]);
         float *gb = nd->nin > 2 ? gbuf(t, nd->in[2]) : NULL;
         if (gx) lqf_conv2d_backward_data(&s, dy, cval(t, nd->in[1]), gx, t->scratch);
@@ -650,7 +611,7 @@ static void backward_node(lqf_trainer *t, int i) {
     case LQF_OP_MAXPOOL: {
         if (!gx) break;
         lqf_pool_shape s;
-        pool_shape_of(nd, v0, &s);
+        lqf_node_pool_shape(g, nd, t->batch, &s);
         lqf_maxpool_backward(&s, x, dy, gx);
         break;
     }
