@@ -9,7 +9,8 @@
  *  3. NaN loss (lr 1e30): LQF_ERR_NUMERIC naming the step, the last checkpoint intact and
  *     loadable;
  *  4. a label out of range in a list file: a clear error naming the file;
- *  5. a real run on ORL (images 1-7 of 40 identities train, 8-10 held out): the loss falls
+ *  5. freezing by name prefix;
+ *  6. a real run on ORL (images 1-7 of 40 identities train, 8-10 held out): the loss falls
  *     and held-out nearest-class-mean identification clears a bound.
  */
 #include "testutil.h"
@@ -158,6 +159,45 @@ static void torch_case(const char *name, const char *variant, const char *head, 
     free(xh);
     lqf_train_free(t);
     free(d);
+}
+
+/* ------------------------------------------------------------------ freezing */
+/* freeze = "conv1,layer1." : those tensors keep their values (no decay either), others move. */
+static void freeze_case(void) {
+    lqf_train_config c;
+    lqf_train_config_default(&c);
+    set(&c, "arch", "iresnet18");
+    set(&c, "width", "4,8,12,16");
+    set(&c, "input_size", "32");
+    set(&c, "emb", "16");
+    set(&c, "classes", "4");
+    set(&c, "batch", "4");
+    set(&c, "steps", "2");
+    set(&c, "lr", "0.1");
+    set(&c, "freeze", "conv1, layer1.");
+    lqf_train *t = NULL;
+    CHECK(lqf_train_open(&c, &t) == LQF_OK);
+    if (!t) return;
+    lqf_graph *g = lqf_train_graph(t);
+    float *before = malloc(g->n_params * sizeof(float)), x[4 * 32 * 32 * 3];
+    memcpy(before, g->params, g->n_params * sizeof(float));
+    for (int i = 0; i < 4 * 32 * 32 * 3; i++) x[i] = (float)sin(0.37 * i);
+    int labels[4] = {0, 1, 2, 3};
+    for (int s = 0; s < 2; s++) CHECK(lqf_train_step(t, x, labels, 4, NULL) == LQF_OK);
+    int frozen_moved = 0, others_moved = 0;
+    for (int i = 0; i < g->n_tensors; i++) {
+        const lqf_tensor *T = &g->tensors[i];
+        if (T->kind != LQF_T_PARAM) continue;
+        int moved = memcmp(before + T->offset, g->params + T->offset, (size_t)lqf_tensor_numel(T) * sizeof(float)) != 0;
+        if (!strncmp(T->name, "conv1", 5) || !strncmp(T->name, "layer1.", 7)) frozen_moved += moved;
+        else others_moved += moved;
+    }
+    printf("freeze: %d frozen tensors changed, %d others changed\n", frozen_moved, others_moved);
+    CHECK(frozen_moved == 0 && others_moved > 10);
+    free(before);
+    lqf_train_free(t);
+    set(&c, "freeze", "no.such.prefix");
+    CHECK(lqf_train_open(&c, &t) == LQF_ERR_ARG && strstr(lqf_last_error(), "no.such.prefix"));
 }
 
 /* ------------------------------------------------------------------ ORL lists */
@@ -431,6 +471,7 @@ int main(void) {
     lqf_set_num_threads(2);
     torch_case("sgd_arcface", "insightface", "arcface", "sgd", "0.01");
     torch_case("adamw_adaface", "adaface", "adaface", "adamw", "1e-3");
+    freeze_case();
 
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lqf_test_train_%d", (int)getpid());
     mkdir(tmpdir, 0755);
