@@ -267,6 +267,7 @@ typedef struct {
     int n;               /* pairs */
     char **path_a, **path_b;
     uint8_t *issame;     /* 1: same identity */
+    int *line;           /* line of the file that declared pair i (CFP: of its same/diff file) */
     int n_folds;         /* folds the protocol declares (LFW, CFP: 10); 0 when unknown */
 } lqf_pair_list;
 /* LFW pairs.txt: header "F N" (or "N"), then F blocks of N lines `name i j` (same) and N lines

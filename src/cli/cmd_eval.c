@@ -356,12 +356,18 @@ static int eval_verify(int argc, char **argv) {
     int *keep = malloc(sizeof(int) * (size_t)n_pairs), n_keep = 0;
     for (int k = 0; k < n_pairs; k++) {
         if (lqf_face_set_status(fs, ia[k], NULL) || lqf_face_set_status(fs, ib[k], NULL)) {
-            if (pl) fprintf(stderr, "lqface eval: pair %d (%s, %s) skipped: a photo has no usable face\n", k + 1,
-                            pl->path_a[k], pl->path_b[k]);
+            if (pl)
+                fprintf(stderr, "lqface eval: %s:%d: pair skipped (%s, %s): a photo has no usable face\n",
+                        pairs ? pairs : list ? list : cfp, pl->line[k], pl->path_a[k], pl->path_b[k]);
+            else
+                fprintf(stderr, "lqface eval: %s: pair %d skipped: an image could not be decoded\n", bin, k + 1);
             continue;
         }
         keep[n_keep++] = k;
     }
+    if (n_keep < n_pairs)
+        fprintf(stderr, "lqface eval: %d of %d pairs skipped (a photo missing or without a usable face); "
+                        "the report counts them\n", n_pairs - n_keep, n_pairs);
     if (n_keep < n_folds) {
         fprintf(stderr, "lqface eval: only %d usable pairs, too few for %d folds\n", n_keep, n_folds);
         return 1;

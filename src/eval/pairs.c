@@ -91,6 +91,7 @@ void lqf_pair_list_free(lqf_pair_list *p) {
     free(p->path_a);
     free(p->path_b);
     free(p->issame);
+    free(p->line);
     free(p);
 }
 
@@ -115,7 +116,7 @@ static char *join(const char *root, const char *path) {
     return dupf("%s%s%s", root, root[l - 1] == '/' ? "" : "/", path);
 }
 
-static lqf_status add_pair(builder *b, char *a, char *c, int same, const char *file) {
+static lqf_status add_pair(builder *b, char *a, char *c, int same, const char *file, int line) {
     lqf_pair_list *p = b->p;
     if (!a || !c) {
         free(a), free(c);
@@ -129,7 +130,9 @@ static lqf_status add_pair(builder *b, char *a, char *c, int same, const char *f
         if (nb) p->path_b = nb;
         uint8_t *ns = realloc(p->issame, (size_t)cap);
         if (ns) p->issame = ns;
-        if (!na || !nb || !ns) {
+        int *nl = realloc(p->line, (size_t)cap * sizeof *nl);
+        if (nl) p->line = nl;
+        if (!na || !nb || !ns || !nl) {
             free(a), free(c);
             return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", file);
         }
@@ -138,6 +141,7 @@ static lqf_status add_pair(builder *b, char *a, char *c, int same, const char *f
     p->path_a[p->n] = a;
     p->path_b[p->n] = c;
     p->issame[p->n] = (uint8_t)(same != 0);
+    p->line[p->n] = line;
     p->n++;
     return LQF_OK;
 }
@@ -186,10 +190,10 @@ lqf_status lqf_pairs_load_lfw(const char *pairs_txt, const char *image_root, lqf
         long i, j;
         if (n == 3 && parse_int(tok[1], &i) && parse_int(tok[2], &j)) {
             st = add_pair(&b, dupf("%s/%s_%04ld.jpg", tok[0], tok[0], i),
-                          dupf("%s/%s_%04ld.jpg", tok[0], tok[0], j), 1, pairs_txt);
+                          dupf("%s/%s_%04ld.jpg", tok[0], tok[0], j), 1, pairs_txt, lr.line);
         } else if (n == 4 && parse_int(tok[1], &i) && parse_int(tok[3], &j)) {
             st = add_pair(&b, dupf("%s/%s_%04ld.jpg", tok[0], tok[0], i),
-                          dupf("%s/%s_%04ld.jpg", tok[2], tok[2], j), 0, pairs_txt);
+                          dupf("%s/%s_%04ld.jpg", tok[2], tok[2], j), 0, pairs_txt, lr.line);
         } else {
             st = lqf_fail(LQF_ERR_FORMAT, "%s:%d: expected `name i j` or `name1 i name2 j`", pairs_txt,
                           lr.line);
@@ -243,7 +247,7 @@ lqf_status lqf_pairs_load_list(const char *list_txt, const char *root, lqf_pair_
                           lr.line);
             break;
         }
-        if ((st = add_pair(&b, join(root, tok[0]), join(root, tok[1]), (int)lab, list_txt))) break;
+        if ((st = add_pair(&b, join(root, tok[0]), join(root, tok[1]), (int)lab, list_txt, lr.line))) break;
     }
     lqf_lines_close(&lr);
     if (!st && b.p->n == 0) st = lqf_fail(LQF_ERR_FORMAT, "%s: empty pair list", list_txt);
@@ -335,7 +339,7 @@ static lqf_status read_split(const char *file, const index_map *ma, const index_
                           file, lr.line, i, j);
             break;
         }
-        if ((st = add_pair(b, join(NULL, ma->path[i]), join(NULL, mb->path[j]), same, file))) break;
+        if ((st = add_pair(b, join(NULL, ma->path[i]), join(NULL, mb->path[j]), same, file, lr.line))) break;
         count++;
     }
     lqf_lines_close(&lr);
