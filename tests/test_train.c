@@ -252,7 +252,7 @@ static long long params_equal_count(lqf_graph *a, lqf_graph *b, double *maxdiff)
 static void resume_case(const char *list) {
     const int N = 4; /* 280 images / 16 = 17 batches per epoch: both halves mid-epoch */
     lqf_train_config c;
-    char dir[300], ck[400], v[32];
+    char dir[300], ck[LQF_TRAIN_PATH], v[32];
     small_config(&c, list);
     set(&c, "optimizer", "adamw");
     set(&c, "lr", "1e-3");
