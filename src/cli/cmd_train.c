@@ -279,8 +279,9 @@ int cmd_train(int argc, char **argv) {
     }
     char el[32];
     fmt_time(r.seconds, el, sizeof el);
-    printf("done: %ld steps (%ld this run) in %s, %.1f img/s; epoch loss %.4f -> %.4f; last loss %.4f acc %.3f",
-           r.steps, r.steps_this_run, el, r.img_per_s, r.first_epoch_loss, r.last_epoch_loss, r.last_loss, r.last_acc);
+    printf("done: %ld steps (%ld this run) in %s, %.1f img/s", r.steps, r.steps_this_run, el, r.img_per_s);
+    if (r.epochs_done) printf("; epoch loss %.4f -> %.4f", r.first_epoch_loss, r.last_epoch_loss);
+    if (r.steps_this_run) printf("; last loss %.4f acc %.3f", r.last_loss, r.last_acc);
     if (!isnan(r.val_acc)) printf("; validation %.2f%%", 100 * r.val_acc);
     printf("\n");
     if (r.last_ckpt[0]) printf("checkpoint: %s\n", r.last_ckpt);
