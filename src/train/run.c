@@ -880,10 +880,12 @@ static int torch_dims(const lqf_graph *g, const lqf_tensor *T, int64_t *dims) {
     for (int i = 0; i < g->n_nodes; i++) {
         const lqf_node *nd = &g->nodes[i];
         if (nd->op != LQF_OP_CONV || nd->nin < 2 || nd->in[1] != ti) continue;
-        dims[0] = g->tensors[nd->out].dims[1];
-        dims[1] = g->tensors[nd->in[0]].dims[1] / nd->a.conv.group;
-        dims[2] = nd->a.conv.kh;
-        dims[3] = nd->a.conv.kw;
+        lqf_conv_shape cs;
+        lqf_node_conv_shape(g, nd, 1, &cs);
+        dims[0] = cs.cout;
+        dims[1] = cs.cin / cs.group;
+        dims[2] = cs.kh;
+        dims[3] = cs.kw;
         return 4;
     }
     memcpy(dims, T->dims, (size_t)T->ndim * sizeof *dims);
