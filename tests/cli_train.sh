@@ -6,7 +6,8 @@
 # exits 0, the JSON-lines log ends with a summary whose last-epoch loss is < 1/3 of the
 # first's and whose held-out verification accuracy is >= 85% (the run reaches ~92%; a random
 # network ~70%, see docs/training.md), a resumed run continues from its checkpoint's step, an
-# ARoFace run (mixed batch smaller than the batch) trains too, and lr = 1e30 stops with "NaN loss at step N" (exit 1) leaving its last checkpoint loadable.
+# ARoFace run (mixed batch smaller than the batch) trains too, the shipped MobileFaceNet (ONNX)
+# fine-tunes and resumes, and lr = 1e30 stops with "NaN loss at step N" (exit 1) leaving its last checkpoint loadable.
 set -u
 BIN=${LQFACE_BIN:?}
 SHARED=${LQFACE_SHARED:-../shared}
@@ -75,6 +76,18 @@ acc=$(json_num "$TMP/aro/train_log.jsonl" summary val_acc)
 echo "     ARoFace: epoch loss $first -> $last, held-out verification accuracy $acc"
 awk -v f="$first" -v l="$last" -v a="$acc" 'BEGIN { exit !(l < f / 2 && a >= 0.85) }'
 check "ARoFace run: loss halves, held-out accuracy >= 85%" $?
+
+# fine-tuning an imported ONNX network (the shipped MobileFaceNet, RGB, (x - 127.5) / 128):
+# 2 steps with a checkpoint, then a resume from it for a third
+MFN=$SHARED/models/mobilefacenet_fr512.onnx
+ONNX=(--data "$TMP/train.lst" --data_root "$ORL" --init_onnx "$MFN" --input_std 128 --batch 8 --threads 1
+      --optimizer adamw --lr 1e-4 --head arcface)
+"$BIN" train "${ONNX[@]}" --steps 2 --ckpt_dir "$TMP/onnx" >"$TMP/onnx.out" 2>&1 &&
+    [ -f "$TMP/onnx/ckpt_step00000002.safetensors" ]
+check "ONNX fine-tune: 2 steps and a checkpoint" $?
+out=$("$BIN" train "${ONNX[@]}" --steps 3 --resume "$TMP/onnx/ckpt_step00000002.safetensors" 2>&1)
+[[ "$out" == *"3 steps (1 this run)"* ]]
+check "ONNX fine-tune resumes from its checkpoint" $?
 
 out=$("$BIN" train "${COMMON[@]}" --lr 1e30 --ckpt_every 1 --ckpt_dir "$TMP/nan" 2>&1); rc=$?
 echo "     lr 1e30: exit $rc: $(echo "$out" | tail -1)"
