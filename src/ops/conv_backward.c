@@ -380,7 +380,7 @@ void lqf_conv2d_backward_weights(const lqf_conv_shape *s, const float *x, const 
 #pragma omp parallel num_threads(nth)
         {
             float *part = scratch + (size_t)omp_get_thread_num() * ws;
-#pragma omp for schedule(dynamic, 4)
+#pragma omp for schedule(static) /* fixed rows per thread: the sums are reproducible */
             for (int64_t r = 0; r < rows; r++) dw_weights_row(s, x, dy, part, (int)(r / s->oh), (int)(r % s->oh));
         }
         for (int t = 0; t < nth; t++)
@@ -395,7 +395,7 @@ void lqf_conv2d_backward_weights(const lqf_conv_shape *s, const float *x, const 
 #pragma omp parallel num_threads(nth)
         {
             float *part = scratch + (size_t)omp_get_thread_num() * ps;
-#pragma omp for schedule(dynamic, 4)
+#pragma omp for schedule(static) /* fixed rows per thread: the sums are reproducible */
             for (int64_t q = 0; q < rows; q++) sg_weights_row(s, x, dy, part, (int)(q / s->oh), (int)(q % s->oh));
         }
         for (int d = -(r - 1); d <= r - 1; d++)
@@ -419,7 +419,7 @@ void lqf_conv2d_backward_weights(const lqf_conv_shape *s, const float *x, const 
         {
             float *col = scratch + (size_t)omp_get_thread_num() * slot, *part = col + colsz;
             memset(part, 0, ws * sizeof(float));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static) /* fixed images per thread: the sums are reproducible */
             for (int n = 0; n < s->n; n++) general_weights_img(s, x, dy, part, col, n);
         }
         /* reduce the partial sums, parallel over weight elements */
