@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libdnnl-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev
       libjpeg62-turbo-dev libpng-dev)
 if [ "${1:-}" = "--tools" ]; then
-  pkgs+=(python3-torch python3-opencv python3-numpy python3-sklearn python3-scipy nodejs npm valgrind)
+  pkgs+=(python3-torch python3-opencv python3-numpy python3-sklearn python3-scipy valgrind)
+  command -v node > /dev/null || pkgs+=(nodejs)
+  command -v npm > /dev/null || pkgs+=(npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
