@@ -232,6 +232,26 @@ static void resolve_models(eval_opts *o) {
     if (!o->detector) o->detector = strcpy(d, cli_model_path(CLI_DEFAULT_DETECTOR));
 }
 
+/* Detect and align every photo once; report those without a usable face (`what` says what
+ * happens to them) and count them. Returns 0, or 1 after printing the error. */
+static int prepare_faces(char **paths, int n, lqf_detector *det, lqf_face_pick pick, progress_state *ps,
+                         const char *what, lqf_face_set **fs, int *n_failed) {
+    lqf_status st = lqf_face_set_from_paths((const char *const *)paths, n, det, pick, 112, fs, progress_cb, ps);
+    if (st) {
+        cli_error("eval", st);
+        return 1;
+    }
+    *n_failed = 0;
+    for (int k = 0; k < n; k++) {
+        const char *msg;
+        if (lqf_face_set_status(*fs, k, &msg)) {
+            (*n_failed)++;
+            fprintf(stderr, "lqface eval: %s (%s)\n", msg, what);
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ verify */
 static int eval_verify(int argc, char **argv) {
     eval_opts o;
@@ -284,6 +304,7 @@ static int eval_verify(int argc, char **argv) {
     int n_folds = 10;
     lqf_embedder *emb;
     lqf_detector *det;
+    int n_failed = 0;
     if (bin) o.aligned = 1; /* .bin packs hold aligned faces */
     if (open_models(&o, &emb, &det)) return 1;
     if (bin) {
@@ -321,6 +342,13 @@ static int eval_verify(int argc, char **argv) {
             cli_error("eval", st);
             return 1;
         }
+        for (int k = 0; k < n_photos; k++) {
+            const char *m;
+            if (lqf_face_set_status(fs, k, &m)) {
+                n_failed++;
+                fprintf(stderr, "lqface eval: %s (its pair is skipped)\n", m);
+            }
+        }
     } else {
         if (pairs) st = lqf_pairs_load_lfw(pairs, root, &pl);
         else if (list) st = lqf_pairs_load_list(list, root, &pl);
@@ -337,20 +365,9 @@ static int eval_verify(int argc, char **argv) {
         memcpy(issame, pl->issame, (size_t)n_pairs);
         char **paths = unique_paths(pl, &n_photos, ia, ib);
         fprintf(stderr, "lqface eval: %d pairs, %d distinct photos\n", n_pairs, n_photos);
-        st = lqf_face_set_from_paths((const char *const *)paths, n_photos, det, pick, 112, &fs, progress_cb, &ps);
+        int rc = prepare_faces(paths, n_photos, det, pick, &ps, "its pairs are skipped", &fs, &n_failed);
         free(paths);
-        if (st) {
-            cli_error("eval", st);
-            return 1;
-        }
-    }
-    int n_failed = 0;
-    for (int k = 0; k < n_photos; k++) {
-        const char *msg;
-        if (lqf_face_set_status(fs, k, &msg)) {
-            n_failed++;
-            fprintf(stderr, "lqface eval: %s (its pairs are skipped)\n", msg);
-        }
+        if (rc) return 1;
     }
     /* pairs with a failed photo are skipped in every condition */
     int *keep = malloc(sizeof(int) * (size_t)n_pairs), n_keep = 0;
@@ -598,20 +615,11 @@ static int eval_ident(int argc, char **argv) {
     for (int i = 0; i < np; i++) paths[ng + i] = pro.path.v[i];
     for (int i = 0; i < nd; i++) paths[ng + np + i] = dis.path.v[i];
     lqf_face_set *fs;
-    lqf_status st = lqf_face_set_from_paths((const char *const *)paths, n, det, pick, 112, &fs, progress_cb, &ps);
+    int n_failed;
+    int prc = prepare_faces(paths, n, det, pick, &ps, "left out", &fs, &n_failed);
     free(paths);
-    if (st) {
-        cli_error("eval", st);
-        return 1;
-    }
-    int n_failed = 0;
-    for (int i = 0; i < n; i++) {
-        const char *msg;
-        if (lqf_face_set_status(fs, i, &msg)) {
-            n_failed++;
-            fprintf(stderr, "lqface eval: %s (left out)\n", msg);
-        }
-    }
+    if (prc) return 1;
+    lqf_status st;
     /* usable entries of each role */
     int cg = 0, cp = 0, cd = 0;
     int *gidx = malloc(sizeof(int) * (size_t)ng + 1), *pidx = malloc(sizeof(int) * (size_t)np + 1),
