@@ -9,4 +9,4 @@ scripts/install-deps.sh
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLQF_SANITIZE=ON -DLQF_NATIVE=OFF > /dev/null
 cmake --build build-asan -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-ctest --test-dir build-asan --output-on-failure -R "${1:-bad|test_image|test_recordio|test_eval_bin}"
+ctest --test-dir build-asan --output-on-failure -R "${1:-bad|test_image|test_recordio|test_eval_bin|cli_eval}"

@@ -80,6 +80,7 @@ int cmd_detect(int argc, char **argv) {
     lqf_status st = lqf_detector_load(det_path, &o, &det);
     if (st) {
         cli_error("detect", st);
+        cli_list_free(&in);
         return 1;
     }
     int failed = 0;
@@ -167,6 +168,7 @@ int cmd_align(int argc, char **argv) {
     }
     if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "lqface align: %s: cannot create directory: %s\n", outdir, strerror(errno));
+        cli_list_free(&in);
         return 1;
     }
     if (!det_path) det_path = cli_model_path(CLI_DEFAULT_DETECTOR);
@@ -174,6 +176,7 @@ int cmd_align(int argc, char **argv) {
     lqf_status st = lqf_detector_load(det_path, &o, &det);
     if (st) {
         cli_error("align", st);
+        cli_list_free(&in);
         return 1;
     }
     int failed = 0, written = 0;

@@ -96,7 +96,10 @@ int cmd_embed(int argc, char **argv) {
     }
     lqf_embedder *emb;
     lqf_detector *det;
-    if (open_models("embed", &o, &emb, &det)) return 1;
+    if (open_models("embed", &o, &emb, &det)) {
+        cli_list_free(&in);
+        return 1;
+    }
     int D = lqf_embedder_dim(emb);
     FILE *fbin = NULL, *ftsv = NULL;
     if (o.out) {
@@ -108,6 +111,13 @@ int cmd_embed(int argc, char **argv) {
         ftsv = fopen(pt, "w");
         if (!fbin || !ftsv) {
             fprintf(stderr, "lqface embed: cannot write %s / %s\n", pb, pt);
+            if (fbin) fclose(fbin);
+            if (ftsv) fclose(ftsv);
+            free(pb);
+            free(pt);
+            lqf_embedder_free(emb);
+            lqf_detector_free(det);
+            cli_list_free(&in);
             return 1;
         }
         fprintf(ftsv, "path\tstatus\tquality\tdet_score\n");
