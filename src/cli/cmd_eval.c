@@ -302,16 +302,21 @@ static int eval_verify(int argc, char **argv) {
     int *ia = NULL, *ib = NULL;
     uint8_t *issame = NULL;
     int n_folds = 10;
-    lqf_embedder *emb;
-    lqf_detector *det;
-    int n_failed = 0;
+    lqf_embedder *emb = NULL;
+    lqf_detector *det = NULL;
+    int n_failed = 0, n_keep = 0, D = 0, rc = 1;
+    int *keep = NULL;
+    float *clean = NULL, *cur = NULL;
+    double *dist = NULL;
+    uint8_t *same = NULL;
+    lqf_report rep = {0};
     if (bin) o.aligned = 1; /* .bin packs hold aligned faces */
     if (open_models(&o, &emb, &det)) return 1;
     if (bin) {
         lqf_bin_pack *bp;
         if ((st = lqf_bin_load(bin, &bp))) {
             cli_error("eval", st);
-            return 1;
+            goto out;
         }
         n_pairs = bp->n_pairs;
         n_photos = bp->n_images;
@@ -340,7 +345,7 @@ static int eval_verify(int argc, char **argv) {
         lqf_bin_free(bp);
         if (st) {
             cli_error("eval", st);
-            return 1;
+            goto out;
         }
         for (int k = 0; k < n_photos; k++) {
             const char *m;
@@ -355,7 +360,7 @@ static int eval_verify(int argc, char **argv) {
         else st = lqf_pairs_load_cfp(cfp, split, &pl);
         if (st) {
             cli_error("eval", st);
-            return 1;
+            goto out;
         }
         n_pairs = pl->n;
         if (pl->n_folds > 0) n_folds = pl->n_folds;
@@ -365,12 +370,12 @@ static int eval_verify(int argc, char **argv) {
         memcpy(issame, pl->issame, (size_t)n_pairs);
         char **paths = unique_paths(pl, &n_photos, ia, ib);
         fprintf(stderr, "lqface eval: %d pairs, %d distinct photos\n", n_pairs, n_photos);
-        int rc = prepare_faces(paths, n_photos, det, pick, &ps, "its pairs are skipped", &fs, &n_failed);
+        int prc = prepare_faces(paths, n_photos, det, pick, &ps, "its pairs are skipped", &fs, &n_failed);
         free(paths);
-        if (rc) return 1;
+        if (prc) goto out;
     }
     /* pairs with a failed photo are skipped in every condition */
-    int *keep = malloc(sizeof(int) * (size_t)n_pairs), n_keep = 0;
+    keep = malloc(sizeof(int) * (size_t)n_pairs);
     for (int k = 0; k < n_pairs; k++) {
         if (lqf_face_set_status(fs, ia[k], NULL) || lqf_face_set_status(fs, ib[k], NULL)) {
             if (pl)
@@ -387,19 +392,19 @@ static int eval_verify(int argc, char **argv) {
                         "the report counts them\n", n_pairs - n_keep, n_pairs);
     if (n_keep < n_folds) {
         fprintf(stderr, "lqface eval: only %d usable pairs, too few for %d folds\n", n_keep, n_folds);
-        return 1;
+        goto out;
     }
-    int D = lqf_embedder_dim(emb);
-    float *clean = malloc(sizeof(float) * (size_t)n_photos * D), *cur = malloc(sizeof(float) * (size_t)n_photos * D);
-    double *dist = malloc(sizeof(double) * (size_t)n_keep);
-    uint8_t *same = malloc((size_t)n_keep);
+    D = lqf_embedder_dim(emb);
+    clean = malloc(sizeof(float) * (size_t)n_photos * D);
+    cur = malloc(sizeof(float) * (size_t)n_photos * D);
+    dist = malloc(sizeof(double) * (size_t)n_keep);
+    same = malloc((size_t)n_keep);
     for (int k = 0; k < n_keep; k++) same[k] = issame[keep[k]];
     st = lqf_face_set_embed(fs, emb, NULL, (uint64_t)o.seed, clean, NULL, progress_cb, &ps);
     if (st) {
         cli_error("eval", st);
-        return 1;
+        goto out;
     }
-    lqf_report rep = {0};
     rep.title = o.title ? o.title : "lqface verification";
     rep.model = o.model;
     rep.detector = det ? o.detector : NULL;
@@ -415,7 +420,7 @@ static int eval_verify(int argc, char **argv) {
             st = lqf_face_set_embed(fs, emb, &conds[c], (uint64_t)o.seed, cur, NULL, progress_cb, &ps);
             if (st) {
                 cli_error("eval", st);
-                return 1;
+                goto out;
             }
             eb = cur;
             if (!conds[c].one_side) ea = cur;
@@ -435,7 +440,7 @@ static int eval_verify(int argc, char **argv) {
         st = lqf_verify_eval(dist, same, n_keep, n_folds, &row->v);
         if (st) {
             cli_error("eval", st);
-            return 1;
+            goto out;
         }
         double *thr, *tar, *far;
         int np;
@@ -452,7 +457,8 @@ static int eval_verify(int argc, char **argv) {
                     100 * row->v.acc_mean, 100 * row->v.acc_std, row->seconds);
     }
     rep.seconds = lqf_now() - t0;
-    int rc = finish_report(&o, &rep);
+    rc = finish_report(&o, &rep);
+out:
     lqf_report_free_rows(&rep);
     free(clean);
     free(cur);
