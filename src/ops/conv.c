@@ -429,9 +429,7 @@ static void conv_depthwise(const lqf_conv_shape *s, const float *x, const float 
 
 /* ------------------------------------------------------------------ general (im2col) */
 
-/* col (nr, K) for output rows [r0, r0+nr) and group g, K ordered [kh][kw][cin/G]. */
-static void im2col_tile(const lqf_conv_shape *s, const float *x, int g, int64_t r0, int64_t nr,
-                        float *col) {
+void lqf_conv_im2col(const lqf_conv_shape *s, const float *x, int g, int64_t r0, int64_t nr, float *col) {
     const int cig = s->cin / s->group;
     const int64_t k = (int64_t)s->kh * s->kw * cig;
     const int64_t ohw = (int64_t)s->oh * s->ow;
@@ -489,7 +487,7 @@ static void conv_general(const lqf_conv_shape *s, const float *x, const float *w
         for (int64_t t = 0; t < ntiles; t++) {
             int64_t r0 = t * tile, nr = LQF_MIN(tile, m - r0);
             for (int g = 0; g < G; g++) {
-                im2col_tile(s, x, g, r0, nr, slot);
+                lqf_conv_im2col(s, x, g, r0, nr, slot);
                 lqf_sgemm(0, 0, nr, cog, k, 1.0f, slot, k, w + (size_t)g * k * cog, cog, 0.0f,
                           y + r0 * s->cout + (size_t)g * cog, s->cout);
             }

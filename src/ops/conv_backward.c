@@ -18,6 +18,7 @@
  * Every function ADDS into its outputs (ops.h backward conventions).
  */
 #include "ops/ops.h"
+#include "ops/ops_internal.h"
 #include "core/core.h"
 
 #include <omp.h>
@@ -97,34 +98,6 @@ void lqf_bias_backward(int64_t rows, int c, const float *dy, float *db) {
 
 /* ------------------------------------------------------------------ general (im2col) */
 
-/* col (nr, K) for rows [r0, r0+nr) of image n, group g; K ordered [kh][kw][cin/G]. */
-static void im2col_img(const lqf_conv_shape *s, const float *x, int n, int g, int64_t r0, int64_t nr,
-                       float *col) {
-    const int cig = s->cin / s->group;
-    const int64_t k = (int64_t)s->kh * s->kw * cig;
-    const float *xn = x + (size_t)n * s->h * s->w * s->cin + (size_t)g * cig;
-    for (int64_t r = 0; r < nr; r++) {
-        int p = (int)(r0 + r), oy = p / s->ow, ox = p % s->ow;
-        float *dst = col + r * k;
-        for (int i = 0; i < s->kh; i++) {
-            int ih = oy * s->sh - s->pt + i * s->dh;
-            if (ih < 0 || ih >= s->h) {
-                memset(dst, 0, (size_t)s->kw * cig * sizeof(float));
-                dst += (size_t)s->kw * cig;
-                continue;
-            }
-            const float *xrow = xn + (size_t)ih * s->w * s->cin;
-            for (int j = 0; j < s->kw; j++, dst += cig) {
-                int iw = ox * s->sw - s->pl + j * s->dw;
-                if (iw < 0 || iw >= s->w)
-                    memset(dst, 0, (size_t)cig * sizeof(float));
-                else
-                    memcpy(dst, xrow + (size_t)iw * s->cin, (size_t)cig * sizeof(float));
-            }
-        }
-    }
-}
-
 /* dx[n] += col2im(col) for rows [r0, r0+nr) of image n, group g. */
 static void col2im_img(const lqf_conv_shape *s, const float *col, int n, int g, int64_t r0, int64_t nr,
                        float *dx) {
@@ -180,7 +153,7 @@ static void general_weights_img(const lqf_conv_shape *s, const float *x, const f
         int64_t nr = LQF_MIN(tile, ohw - r0);
         const float *dyt = dy + ((int64_t)n * ohw + r0) * s->cout;
         for (int g = 0; g < G; g++) {
-            im2col_img(s, x, n, g, r0, nr, col);
+            lqf_conv_im2col(s, x, g, (int64_t)n * s->oh * s->ow + r0, nr, col);
             /* dW_g (K x cog) += col^T (K x nr) * dy_g (nr x cog) */
             lqf_sgemm(1, 0, k, cog, nr, 1.0f, col, k, dyt + (size_t)g * cog, s->cout, 1.0f,
                       dw + (size_t)g * k * cog, cog);

@@ -17,6 +17,11 @@ void lqf_epilogue_rows(const float *b, const lqf_epilogue *ep, int64_t row0, int
 /* 1 when bias, activation and residual are all absent (nothing to do after a product). */
 int lqf_epilogue_is_identity(const float *b, const lqf_epilogue *ep);
 
+/* NHWC im2col: col (nr, K) for output rows [r0, r0+nr) counted over the whole batch
+ * (row = (n*OH + oy)*OW + ox) and group g, K ordered [kh][kw][cin/G], zeros in the padding.
+ * Shared by the forward convolution and the weight gradient. */
+void lqf_conv_im2col(const lqf_conv_shape *s, const float *x, int g, int64_t r0, int64_t nr, float *col);
+
 /* Test hook: floats of im2col scratch per tile (<= 0 restores the defaults). Set it before
  * calling lqf_conv2d_scratch; a small value forces many tiles and also makes every
  * convolution, however small, run its threaded code. */
