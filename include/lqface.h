@@ -335,6 +335,10 @@ LQF_API lqf_status lqf_face_set_status(const lqf_face_set *s, int i, const char 
 LQF_API lqf_status lqf_face_set_embed(lqf_face_set *s, lqf_embedder *e, const lqf_condition *c,
                                       uint64_t seed, float *emb, float *norms,
                                       lqf_progress_fn progress, void *user);
+/* Restrict embeddings under a (non-clean) condition to the photos with use[i] != 0; the
+ * others get zero rows (use NULL: every photo). Clean embeddings always cover every photo.
+ * Identification degrades only the probes, cross-resolution only one side of each pair. */
+LQF_API lqf_status lqf_face_set_select(lqf_face_set *s, const uint8_t *use);
 /* The aligned crop of photo i under condition c (for looking at it: `lqface degrade`). */
 LQF_API lqf_status lqf_face_set_render(lqf_face_set *s, int i, const lqf_condition *c, uint64_t seed,
                                        lqf_image **out);

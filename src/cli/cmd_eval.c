@@ -308,7 +308,7 @@ static int eval_verify(int argc, char **argv) {
     int *keep = NULL;
     float *clean = NULL, *cur = NULL;
     double *dist = NULL;
-    uint8_t *same = NULL;
+    uint8_t *same = NULL, *second = NULL;
     lqf_report rep = {0};
     if (bin) o.aligned = 1; /* .bin packs hold aligned faces */
     if (open_models(&o, &emb, &det)) return 1;
@@ -400,6 +400,8 @@ static int eval_verify(int argc, char **argv) {
     dist = malloc(sizeof(double) * (size_t)n_keep);
     same = malloc((size_t)n_keep);
     for (int k = 0; k < n_keep; k++) same[k] = issame[keep[k]];
+    second = calloc((size_t)n_photos, 1); /* photos that are the second image of a pair */
+    for (int k = 0; k < n_keep; k++) second[ib[keep[k]]] = 1;
     st = lqf_face_set_embed(fs, emb, NULL, (uint64_t)o.seed, clean, NULL, progress_cb, &ps);
     if (st) {
         cli_error("eval", st);
@@ -417,7 +419,8 @@ static int eval_verify(int argc, char **argv) {
         double tc = lqf_now();
         const float *ea = clean, *eb = clean;
         if (c > 0) {
-            st = lqf_face_set_embed(fs, emb, &conds[c], (uint64_t)o.seed, cur, NULL, progress_cb, &ps);
+            st = lqf_face_set_select(fs, conds[c].one_side ? second : NULL);
+            if (!st) st = lqf_face_set_embed(fs, emb, &conds[c], (uint64_t)o.seed, cur, NULL, progress_cb, &ps);
             if (st) {
                 cli_error("eval", st);
                 goto out;
@@ -459,6 +462,7 @@ static int eval_verify(int argc, char **argv) {
     rep.seconds = lqf_now() - t0;
     rc = finish_report(&o, &rep);
 out:
+    free(second);
     lqf_report_free_rows(&rep);
     free(clean);
     free(cur);
@@ -651,6 +655,14 @@ static int eval_ident(int argc, char **argv) {
     for (int k = 0; k < cg; k++) memcpy(G + (size_t)k * D, clean + (size_t)gidx[k] * D, sizeof(float) * D);
     for (int k = 0; k < cd; k++)
         memcpy(G + (size_t)(cg + k) * D, clean + (size_t)(ng + np + didx[k]) * D, sizeof(float) * D);
+    uint8_t *probe_only = calloc((size_t)n, 1);
+    for (int k = 0; k < np; k++) probe_only[ng + k] = 1;
+    st = lqf_face_set_select(fs, probe_only); /* conditions degrade the probes only */
+    free(probe_only);
+    if (st) {
+        cli_error("eval", st);
+        return 1;
+    }
     lqf_report rep = {0};
     rep.title = o.title ? o.title : "lqface identification";
     rep.model = o.model;

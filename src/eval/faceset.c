@@ -22,6 +22,7 @@ struct lqf_face_set {
     float (*lm)[10];      /* landmarks used for the clean alignment */
     lqf_status *st;
     char **msg;
+    uint8_t *use;         /* photos embedded under a condition (NULL: all) */
     const lqf_embedder *cache_owner; /* clean embeddings cached for this embedder */
     float *cache_emb, *cache_norm;
 };
@@ -57,7 +58,18 @@ void lqf_face_set_free(lqf_face_set *s) {
     free(s->msg);
     free(s->cache_emb);
     free(s->cache_norm);
+    free(s->use);
     free(s);
+}
+
+lqf_status lqf_face_set_select(lqf_face_set *s, const uint8_t *use) {
+    free(s->use);
+    s->use = NULL;
+    if (!use) return LQF_OK;
+    s->use = malloc((size_t)s->n);
+    if (!s->use) return lqf_fail(LQF_ERR_NOMEM, "face set: out of memory");
+    memcpy(s->use, use, (size_t)s->n);
+    return LQF_OK;
 }
 
 int lqf_face_set_size(const lqf_face_set *s) { return s->n; }
@@ -183,7 +195,7 @@ lqf_status lqf_face_set_embed(lqf_face_set *s, lqf_embedder *e, const lqf_condit
         lqf_image *r[RENDER_CHUNK] = {0};
 #pragma omp parallel for schedule(dynamic, 4)
         for (int j = 0; j < b; j++) {
-            if (s->st[base + j]) continue;
+            if (s->st[base + j] || (!clean && s->use && !s->use[base + j])) continue;
             lqf_image *img = NULL;
             if (lqf_face_set_render(s, base + j, clean ? NULL : c, seed, &img) == LQF_OK) r[j] = img;
         }
