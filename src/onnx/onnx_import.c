@@ -181,6 +181,17 @@ static int attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, i
     for (int i = 0; i < k && i < max; i++) out[i] = a->ints[i];
     return k;
 }
+
+/* An optional ints attribute of exactly `count` values: absent keeps out as it is (the
+ * defaults), present with another count returns -1. */
+static int attr_ints_exact(const Onnx__NodeProto *n, const char *name, int64_t *out, int count) {
+    int64_t tmp[8];
+    int k = attr_ints(n, name, tmp, 8);
+    if (k < 0) return 0;
+    if (k != count) return -1;
+    memcpy(out, tmp, sizeof(int64_t) * (size_t)count);
+    return 0;
+}
 static int attr_s_is(const Onnx__NodeProto *n, const char *name, const char *dflt, const char *want) {
     const Onnx__AttributeProto *a = attr(n, name);
     if (!a || !a->has_s) return strcmp(dflt, want) == 0;
@@ -662,20 +673,9 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     int k;
     if ((k = attr_ints(n, "kernel_shape", tmp, 8)) >= 0 && (k != 2 || tmp[0] != ks[0] || tmp[1] != ks[1]))
         return NODE_FAIL(LQF_ERR_FORMAT, "%s", "kernel_shape does not match the weights");
-    if ((k = attr_ints(n, "strides", tmp, 8)) >= 0) {
-        if (k != 2) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad strides");
-        st[0] = tmp[0];
-        st[1] = tmp[1];
-    }
-    if ((k = attr_ints(n, "dilations", tmp, 8)) >= 0) {
-        if (k != 2) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad dilations");
-        dl[0] = tmp[0];
-        dl[1] = tmp[1];
-    }
-    if ((k = attr_ints(n, "pads", tmp, 8)) >= 0) {
-        if (k != 4) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad pads");
-        memcpy(pads, tmp, sizeof pads);
-    }
+    if (attr_ints_exact(n, "strides", st, 2)) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad strides");
+    if (attr_ints_exact(n, "dilations", dl, 2)) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad dilations");
+    if (attr_ints_exact(n, "pads", pads, 4)) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad pads");
     int64_t group = attr_i(n, "group", 1);
     int64_t H = x->dims[2], W = x->dims[3], C = x->dims[1], O = w->dims[0];
     char autopad[32];
@@ -1091,17 +1091,9 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         if (x->ndim != 4) return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%d-D input", x->ndim);
         int64_t ks[8], st[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, tmp[8];
         if (attr_ints(n, "kernel_shape", ks, 8) != 2) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "needs a 2-D kernel_shape");
-        int k;
-        if ((k = attr_ints(n, "strides", tmp, 8)) >= 0) {
-            if (k != 2) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad strides");
-            st[0] = tmp[0];
-            st[1] = tmp[1];
-        }
-        if ((k = attr_ints(n, "pads", tmp, 8)) >= 0) {
-            if (k != 4) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad pads");
-            memcpy(pads, tmp, sizeof pads);
-        }
-        if ((k = attr_ints(n, "dilations", tmp, 8)) >= 0 && (tmp[0] != 1 || tmp[1] != 1))
+        if (attr_ints_exact(n, "strides", st, 2)) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad strides");
+        if (attr_ints_exact(n, "pads", pads, 4)) return NODE_FAIL(LQF_ERR_FORMAT, "%s", "bad pads");
+        if (attr_ints(n, "dilations", tmp, 8) >= 0 && (tmp[0] != 1 || tmp[1] != 1))
             return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "dilated pooling");
         if (n->n_output > 1 && n->output[1] && *n->output[1])
             return NODE_FAIL(LQF_ERR_UNSUPPORTED, "%s", "the Indices output");
