@@ -3,8 +3,11 @@
  * order, mean/std), optional flip fusion, L2 normalisation and the feature norm reported
  * as a quality value (AdaFace's convention: the norm of the unnormalised embedding of the
  * un-flipped face). Faces are batched through the network in chunks of LQF_EMBED_CHUNK.
+ * The model is an ONNX file or an lqface training checkpoint (.safetensors), whose own
+ * input contract (size, channel order, mean/std) replaces the caller's.
  */
 #include "core/core.h"
+#include "train/model.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,8 +40,18 @@ lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contrac
     if (contract) c = *contract; else contract_default(&c);
     if (c.width <= 0 || c.height <= 0) return lqf_fail(LQF_ERR_ARG, "%s: bad input contract size", path);
     lqf_net *net = NULL;
-    lqf_status st = lqf_net_load_onnx(path, &net);
-    if (st) return st;
+    size_t pl = strlen(path);
+    lqf_status st;
+    if (pl > 12 && !strcmp(path + pl - 12, ".safetensors")) {
+        lqf_ckpt_info info;
+        st = lqf_model_load_checkpoint(path, &net, &info);
+        if (st) return st;
+        c.width = info.input_w;
+        c.height = info.input_h;
+        c.order = info.order;
+        for (int i = 0; i < 3; i++) c.mean[i] = info.mean[i], c.std[i] = info.std[i];
+    } else if ((st = lqf_net_load_onnx(path, &net)))
+        return st;
     if (lqf_net_num_inputs(net) != 1 || lqf_net_num_outputs(net) < 1) {
         lqf_net_free(net);
         return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: an embedding model needs one input and one output", path);

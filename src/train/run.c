@@ -16,6 +16,7 @@
 #include "nn/net.h"
 #include "nn/train.h"
 #include "train/checkpoint.h"
+#include "train/model.h"
 #include "train/optim.h"
 
 #include <ctype.h>
@@ -354,44 +355,9 @@ void lqf_train_free(lqf_train *t) {
 /* ---------------------------------------------------------------- network */
 static lqf_status build_network(lqf_train *t) {
     const lqf_train_config *c = &t->cfg;
-    lqf_status st;
-    if (c->init_onnx[0]) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        if ((st = lqf_read_file(c->init_onnx, &buf, &len))) return st;
-        int hw[2] = {c->input_size, c->input_size}, batch_ok = 1;
-        st = lqf_onnx_import(c->init_onnx, buf, len, hw, &t->g, &batch_ok, NULL);
-        free(buf);
-        if (st) return st;
-        t->own_graph = 1;
-        if (!batch_ok)
-            return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network cannot run at another batch size", c->init_onnx);
-        snprintf(t->arch, sizeof t->arch, "onnx");
-        t->shortcut[0] = 0;
-    } else {
-        lqf_backbone_config bc;
-        lqf_backbone_kind kind;
-        int depth = 0;
-        if (!strcmp(c->arch, "mobilefacenet")) kind = LQF_BACKBONE_MOBILEFACENET;
-        else if (sscanf(c->arch, "iresnet%d", &depth) == 1 &&
-                 (depth == 18 || depth == 34 || depth == 50 || depth == 100 || depth == 200)) {
-            if (!strcmp(c->variant, "insightface")) kind = LQF_BACKBONE_IRESNET;
-            else if (!strcmp(c->variant, "adaface")) kind = LQF_BACKBONE_IRESNET_ADAFACE;
-            else return lqf_fail(LQF_ERR_ARG, "train config: variant '%s' is not insightface or adaface", c->variant);
-        } else
-            return lqf_fail(LQF_ERR_ARG, "train config: unknown arch '%s'", c->arch);
-        lqf_backbone_config_default(&bc, kind, depth ? depth : 18);
-        if (kind != LQF_BACKBONE_MOBILEFACENET) memcpy(bc.width, c->width, sizeof bc.width);
-        else bc.mfn_base = c->mfn_base, bc.mfn_sep = c->mfn_sep;
-        bc.input_h = bc.input_w = c->input_size;
-        bc.emb = c->emb;
-        if (c->dropout >= 0) bc.dropout = c->dropout;
-        bc.seed = c->seed;
-        if ((st = lqf_backbone_build(&bc, &t->g))) return st;
-        t->own_graph = 1;
-        snprintf(t->arch, sizeof t->arch, "%s", c->arch);
-        snprintf(t->shortcut, sizeof t->shortcut, "%s", kind == LQF_BACKBONE_MOBILEFACENET ? "" : c->variant);
-    }
+    lqf_status st = lqf_model_build(c, &t->g, t->arch, t->shortcut);
+    if (st) return st;
+    t->own_graph = 1;
     lqf_graph *g = t->g;
     if (g->n_inputs != 1 || g->n_outputs < 1)
         return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: need one input and an embedding output", t->arch);
@@ -869,38 +835,6 @@ lqf_status lqf_train_validate(lqf_train *t, double *acc, double *std, double *th
 }
 
 /* ---------------------------------------------------------------- checkpoints */
-static int ckpt_tensor(const lqf_tensor *T) {
-    return (T->kind == LQF_T_PARAM || T->kind == LQF_T_CONST) && !strchr(T->name, '#') && lqf_tensor_numel(T) > 0;
-}
-
-/* The PyTorch shape of a graph tensor: convolution weights are stored packed (their graph
- * dims are the packed length), their PyTorch shape is OIHW (Cout, Cin/group, kh, kw). */
-static int torch_dims(const lqf_graph *g, const lqf_tensor *T, int64_t *dims) {
-    int ti = (int)(T - g->tensors);
-    for (int i = 0; i < g->n_nodes; i++) {
-        const lqf_node *nd = &g->nodes[i];
-        if (nd->op != LQF_OP_CONV || nd->nin < 2 || nd->in[1] != ti) continue;
-        lqf_conv_shape cs;
-        lqf_node_conv_shape(g, nd, 1, &cs);
-        dims[0] = cs.cout;
-        dims[1] = cs.cin / cs.group;
-        dims[2] = cs.kh;
-        dims[3] = cs.kw;
-        return 4;
-    }
-    memcpy(dims, T->dims, (size_t)T->ndim * sizeof *dims);
-    return T->ndim;
-}
-
-static lqf_status add_state(lqf_ckpt *ck, const lqf_graph *g, const float *buf, const lqf_tensor *T, const char *name,
-                            float *tmp) {
-    int64_t dims[LQF_MAX_DIMS];
-    int nd = torch_dims(g, T, dims);
-    lqf_status st = lqf_backbone_get(g, buf, T->name, tmp, (size_t)lqf_tensor_numel(T));
-    if (!st) st = lqf_ckpt_add(ck, name, nd, dims, tmp, 1);
-    return st;
-}
-
 static lqf_status add_scalar(lqf_ckpt *ck, const char *name, double v) {
     float f = (float)v;
     return lqf_ckpt_add(ck, name, 0, NULL, &f, 1);
@@ -913,21 +847,21 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
     const lqf_graph *g = t->g;
     size_t big = 0;
     for (int i = 0; i < g->n_tensors; i++)
-        if (ckpt_tensor(&g->tensors[i])) big = LQF_MAX(big, (size_t)lqf_tensor_numel(&g->tensors[i]));
+        if (lqf_model_ckpt_tensor(&g->tensors[i])) big = LQF_MAX(big, (size_t)lqf_tensor_numel(&g->tensors[i]));
     float *tmp = malloc(LQF_MAX(big, 1) * sizeof(float));
     if (!tmp) st = lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
     const int sgd = t->opt->cfg.type == LQF_OPT_SGD;
     char name[600];
     for (int i = 0; !st && i < g->n_tensors; i++) {
         const lqf_tensor *T = &g->tensors[i];
-        if (!ckpt_tensor(T)) continue;
-        st = add_state(ck, g, g->params, T, T->name, tmp);
+        if (!lqf_model_ckpt_tensor(T)) continue;
+        st = lqf_model_ckpt_add(ck, g, g->params, T, T->name, tmp);
         if (st || T->kind != LQF_T_PARAM || lqf_trainer_frozen(t->tr, i)) continue;
         snprintf(name, sizeof name, "optim.%s.%s", T->name, sgd ? "momentum_buffer" : "exp_avg");
-        st = add_state(ck, g, t->opt->buf1, T, name, tmp);
+        st = lqf_model_ckpt_add(ck, g, t->opt->buf1, T, name, tmp);
         if (!st && !sgd) {
             snprintf(name, sizeof name, "optim.%s.exp_avg_sq", T->name);
-            st = add_state(ck, g, t->opt->buf2, T, name, tmp);
+            st = lqf_model_ckpt_add(ck, g, t->opt->buf2, T, name, tmp);
         }
     }
     int64_t hd[2] = {t->D, t->C};
@@ -990,15 +924,6 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
     return st;
 }
 
-static lqf_status get_into(const lqf_ckpt *ck, const lqf_graph *g, float *buf, const lqf_tensor *T, const char *name) {
-    const lqf_ckpt_tensor *ct = NULL;
-    int64_t dims[LQF_MAX_DIMS];
-    int nd = torch_dims(g, T, dims);
-    lqf_status st = lqf_ckpt_get(ck, name, nd, dims, &ct);
-    if (!st) st = lqf_backbone_set(g, buf, T->name, ct->data, (size_t)ct->numel);
-    return st;
-}
-
 static lqf_status restore(lqf_train *t, const char *path) {
     lqf_ckpt *ck = NULL;
     lqf_status st = lqf_ckpt_load(path, &ck);
@@ -1015,14 +940,14 @@ static lqf_status restore(lqf_train *t, const char *path) {
     char name[600];
     for (int i = 0; !st && i < g->n_tensors; i++) {
         const lqf_tensor *T = &g->tensors[i];
-        if (!ckpt_tensor(T)) continue;
-        st = get_into(ck, g, g->params, T, T->name);
+        if (!lqf_model_ckpt_tensor(T)) continue;
+        st = lqf_model_ckpt_get(ck, g, g->params, T, T->name);
         if (st || !same_opt || T->kind != LQF_T_PARAM || lqf_trainer_frozen(t->tr, i)) continue;
         snprintf(name, sizeof name, "optim.%s.%s", T->name, sgd ? "momentum_buffer" : "exp_avg");
-        st = get_into(ck, g, t->opt->buf1, T, name);
+        st = lqf_model_ckpt_get(ck, g, t->opt->buf1, T, name);
         if (!st && !sgd) {
             snprintf(name, sizeof name, "optim.%s.exp_avg_sq", T->name);
-            st = get_into(ck, g, t->opt->buf2, T, name);
+            st = lqf_model_ckpt_get(ck, g, t->opt->buf2, T, name);
         }
     }
     int64_t hd[2] = {t->D, t->C};
