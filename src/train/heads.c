@@ -100,6 +100,9 @@ lqf_status lqf_head_create(const lqf_head_config *cfg, lqf_head **out) {
                         cfg->eps);
     if (cfg->type == LQF_HEAD_SPHEREFACE && (cfg->m < 1 || cfg->m > 16 || cfg->m != floorf(cfg->m)))
         return lqf_fail(LQF_ERR_ARG, "head sphereface: m must be an integer in 1..16, got %g", cfg->m);
+    if (!(cfg->quality_gate >= 0 && cfg->quality_gate <= 1))
+        return lqf_fail(LQF_ERR_ARG, "head %s: quality_gate %g out of [0,1]", lqf_head_name(cfg->type),
+                        cfg->quality_gate);
     if (cfg->type == LQF_HEAD_MAGFACE && !(cfg->u_a > cfg->l_a && cfg->l_a > 0))
         return lqf_fail(LQF_ERR_ARG, "head magface: need 0 < l_a < u_a (got %g, %g)", cfg->l_a, cfg->u_a);
     lqf_head *h = calloc(1, sizeof *h);
@@ -124,7 +127,8 @@ static void free_batch_scratch(lqf_head *h) {
     lqf_free(h->gnorm);
     lqf_free(h->rowloss);
     lqf_free(h->rowhit);
-    h->logits = h->xhat = h->dxhat = h->xnorm = h->gnorm = NULL;
+    lqf_free(h->zhat);
+    h->logits = h->xhat = h->dxhat = h->xnorm = h->gnorm = h->zhat = NULL;
     h->rowloss = NULL;
     h->rowhit = NULL;
     h->cap_b = 0;
@@ -150,8 +154,9 @@ static lqf_status ensure_scratch(lqf_head *h, int B) {
         h->gnorm = lqf_alloc((size_t)B * sizeof(float));
         h->rowloss = lqf_alloc((size_t)B * sizeof(double));
         h->rowhit = lqf_alloc((size_t)B * sizeof(int));
+        h->zhat = lqf_alloc((size_t)B * sizeof(float));
         if (!h->logits || !h->xhat || !h->dxhat || !h->xnorm || !h->gnorm || !h->rowloss ||
-            !h->rowhit) {
+            !h->rowhit || !h->zhat) {
             free_batch_scratch(h);
             return lqf_fail(LQF_ERR_NOMEM, "head: out of memory for a %d x %zu logit buffer", B, C);
         }
@@ -327,6 +332,13 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
                                      const float *bias, const int32_t *labels,
                                      lqf_head_result *r, float *dx, float *dW, float *dbias,
                                      float *logits_out) {
+    return lqf_head_forward_backward_q(h, B, x, W, bias, labels, NULL, r, dx, dW, dbias, logits_out);
+}
+
+lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const float *W,
+                                       const float *bias, const int32_t *labels,
+                                       const float *quality, lqf_head_result *r, float *dx,
+                                       float *dW, float *dbias, float *logits_out) {
     if (!h || !x || !W || !labels || !r)
         return lqf_fail(LQF_ERR_ARG, "head: NULL argument");
     const lqf_head_config *k = &h->cfg;
@@ -376,16 +388,32 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
     lqf_head_state *S = &h->state;
     double lambda = 0;
     if (k->type == LQF_HEAD_ADAFACE) {
+        /* the signal: |x| or the caller's quality, clipped to [0.001, 100]; zhat per row */
+        const float *sig = quality ? quality : h->xnorm;
+        for (int b = 0; quality && b < B; b++)
+            if (!isfinite(quality[b]))
+                return lqf_fail(LQF_ERR_NUMERIC, "head adaface: the quality of row %d is %g", b, quality[b]);
         double sum = 0, sq = 0;
-        for (int b = 0; b < B; b++) sum += fmin(fmax(h->xnorm[b], 0.001), 100.0);
+        for (int b = 0; b < B; b++) sum += fmin(fmax(sig[b], 0.001), 100.0);
         double mean = sum / B;
         for (int b = 0; b < B; b++) {
-            double v = fmin(fmax(h->xnorm[b], 0.001), 100.0) - mean;
+            double v = fmin(fmax(sig[b], 0.001), 100.0) - mean;
             sq += v * v;
         }
         double sd = sqrt(sq / (B - 1));
-        S->batch_mean = mean * k->t_alpha + (1.0 - k->t_alpha) * S->batch_mean;
-        S->batch_std = sd * k->t_alpha + (1.0 - k->t_alpha) * S->batch_std;
+        if (k->ema_init_batch && S->iter == 0) {
+            S->batch_mean = mean;
+            S->batch_std = sd;
+        } else {
+            S->batch_mean = mean * k->t_alpha + (1.0 - k->t_alpha) * S->batch_mean;
+            S->batch_std = sd * k->t_alpha + (1.0 - k->t_alpha) * S->batch_std;
+        }
+        S->iter++;
+        for (int b = 0; b < B; b++) {
+            double n = fmin(fmax(sig[b], 0.001), 100.0);
+            double z = k->h * (n - S->batch_mean) / (S->batch_std + k->eps);
+            h->zhat[b] = (float)(z < -1 ? -1 : (z > 1 ? 1 : z));
+        }
     } else if (k->type == LQF_HEAD_CURRICULAR) {
         double sum = 0;
         for (int b = 0; b < B; b++) sum += clampf(L[b * C + labels[b]] * h->winv[labels[b]], -1.0f, 1.0f);
@@ -422,17 +450,19 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
                 if (tmp[c] > tmp[best]) best = c;
             h->rowhit[b] = best == y;
 
-            double zhat = 0;
+            double zhat = 0, gate = 1; /* AdaFace: zhat and QGFace's quality gate (constants) */
             if (k->type == LQF_HEAD_ADAFACE) {
-                double n = fmin(fmax(h->xnorm[b], 0.001), 100.0);
-                zhat = k->h * (n - S->batch_mean) / (S->batch_std + k->eps);
-                zhat = zhat < -1 ? -1 : (zhat > 1 ? 1 : zhat);
+                zhat = h->zhat[b];
+                if (k->quality_gate > 0)
+                    gate = 1.0 / (1.0 + exp(-(zhat + 2.0 * (0.5 - (double)k->quality_gate)) * k->s));
             }
             target_vals tv = {0, 1, 0, 0};
             if (!softmax) tv = target_logit(h, tmp[y], h->xnorm[b], zhat, lambda);
+            tv.zy *= gate;
+            tv.dzy_dc *= gate;
             const float sc = softmax ? 1.0f
                              : (k->type == LQF_HEAD_SPHEREFACE && !k->sphere_fixed_scale) ? h->xnorm[b]
-                                                                                          : k->s;
+                                                                                          : (float)(k->s * gate);
             const int curr = k->type == LQF_HEAD_CURRICULAR;
             const float ctm = (float)tv.ctm;
             /* forward: z */

@@ -42,6 +42,15 @@
  *              100) detached; EMA mean/std (unbiased) updated BEFORE use; zhat = clip(h*(n-mu)/
  *              (sigma+eps), -1, 1); z_y = s*(cos(clip(acos(c_y) - m*zhat, eps, pi-eps)) -
  *              (m + m*zhat)), z_j = s*c_j.
+ *              Quality options (QGFace, lqface): the per-row signal n may instead be a
+ *              quality value the caller supplies (lqf_head_forward_backward_q; same clip,
+ *              EMA and zhat); ema_init_batch = 1 sets mu/sigma to the FIRST batch's
+ *              statistics instead of the 20/100 prior (a signal on another scale than
+ *              norms, or a fine-tuned network); quality_gate = qs > 0 multiplies every
+ *              logit of row b by g_b = sigmoid(s*(zhat_b + 2*(0.5 - qs))) (QGFace head.py
+ *              _quality_scaler; g is a constant for the gradient, zhat being detached),
+ *              so rows with (zhat+1)/2 well below qs get almost no classification gradient.
+ *              Each row's zhat is left in h->zhat for the contrastive branch (qgface.h).
  *  MAGFACE     official MagFace: a = clamp(|x|, l_a, u_a) (with gradient); mg = (u_m-l_m)/
  *              (u_a-l_a)*(a-l_a)+l_m; c clamped to [-1,1]; c_m = cos(theta_y + mg); easy
  *              margin (repo default): z_y = s*(c_y > 0 ? c_m : c_y), else s*(c_y > cos(pi-mg)
@@ -85,13 +94,16 @@ typedef struct {
     /* MagFace */
     float l_a, u_a, l_m, u_m, lambda_g;
     int easy_margin;      /* MagFace easy margin (official default 1) */
+    /* AdaFace quality options (QGFace) */
+    float quality_gate;   /* qs of the soft classifier gate, 0 = off (default) */
+    int ema_init_batch;   /* 1: the first batch initialises mu/sigma (default 0: 20/100) */
 } lqf_head_config;
 
 /* State carried across batches (read and write freely, e.g. for checkpoints). */
 typedef struct {
     double batch_mean, batch_std; /* AdaFace EMA of clipped norms (initial 20, 100) */
     double t;                     /* CurricularFace EMA of the mean target cosine (initial 0) */
-    int64_t iter;                 /* SphereFace forward passes so far */
+    int64_t iter;                 /* SphereFace and AdaFace forward passes so far */
     double lambda;                /* SphereFace lambda used by the last pass */
 } lqf_head_state;
 
@@ -117,6 +129,7 @@ typedef struct lqf_head {
     float *winv;     /* (C) 1/|w_c| */
     double *colacc;  /* (C) column accumulators */
     float *rowtmp;   /* (threads, C) */
+    float *zhat;     /* (B) AdaFace: each row's zhat of the last call (read it after the call) */
 } lqf_head;
 
 /* Defaults of each head as its reference code uses them (s=64; CosFace m 0.4 eps 1e-4;
@@ -148,5 +161,12 @@ lqf_status lqf_head_forward_backward(lqf_head *h, int B, const float *x, const f
                                      const float *bias, const int32_t *labels,
                                      lqf_head_result *r, float *dx, float *dW, float *dbias,
                                      float *logits);
+/* The same with an external per-row quality signal: quality (B) replaces the feature norm
+ * |x_b| in AdaFace's EMA and zhat (NULL: the norm, as lqf_head_forward_backward). Other
+ * heads ignore it. */
+lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const float *W,
+                                       const float *bias, const int32_t *labels,
+                                       const float *quality, lqf_head_result *r, float *dx,
+                                       float *dW, float *dbias, float *logits);
 
 #endif
