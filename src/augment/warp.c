@@ -205,11 +205,86 @@ void lqf_grid_sample_backward(const lqf_grid_sample_shape *s, const float *x, co
 }
 
 /* ------------------------------------------------------------------ similarity */
+/* sin and cos of a float angle as torch 1.13 computes them on an AVX2 CPU: not libm's
+ * (correctly rounded in practice) but SLEEF's 1-ulp vector functions xsinf_u1 / xcosf_u1
+ * (Cody-Waite reduction by pi/2 in three parts, then an odd polynomial evaluated partly in
+ * "double-float" pairs (hi, lo) with fused multiply-adds). libm's cos differs from torch's
+ * in the last bit for ~8% of angles under 0.2 rad, which moves the matrix entries s*cos by
+ * one ulp, the grid by ~1e-7 and a warped pixel by up to 6e-6 (seen in
+ * tests/test_aroface_step.c); these agree with torch bit for bit (5.5M angles in [-120,
+ * 120], 0 differences; libm: 133k sin and 425k cos). Only SLEEF's fast path (|x| < 125)
+ * is reproduced; beyond it libm is used. Plain products go through mul_exact so that the
+ * compiler cannot fuse them into a following addition (-ffp-contract=fast under gnu11). */
+typedef struct {
+    float hi, lo;
+} float2_;
+
+static inline float mul_exact(float a, float b) {
+    volatile float r = a * b;
+    return r;
+}
+static inline float2_ f2_add(float a, float b) { /* |a| >= |b| */
+    float s = a + b;
+    return (float2_){s, (a - s) + b};
+}
+static inline float2_ f2_add2(float a, float b) { /* any order */
+    float s = a + b, v = s - a;
+    return (float2_){s, (a - (s - v)) + (b - v)};
+}
+static inline float2_ f2_add_pf(float2_ a, float b) {
+    float s = a.hi + b;
+    return (float2_){s, ((a.hi - s) + b) + a.lo};
+}
+static inline float2_ f2_add2_pf(float2_ a, float b) {
+    float s = a.hi + b, v = s - a.hi;
+    return (float2_){s, ((a.hi - (s - v)) + (b - v)) + a.lo};
+}
+static inline float2_ f2_add_fp(float a, float2_ b) {
+    float s = a + b.hi;
+    return (float2_){s, ((a - s) + b.hi) + b.lo};
+}
+static inline float2_ f2_sqr(float2_ a) {
+    float s = mul_exact(a.hi, a.hi);
+    return (float2_){s, fmaf(a.hi + a.hi, a.lo, fmaf(a.hi, a.hi, -s))};
+}
+static inline float2_ f2_mul(float2_ a, float2_ b) {
+    float s = mul_exact(a.hi, b.hi);
+    return (float2_){s, fmaf(a.hi, b.lo, fmaf(a.lo, b.hi, fmaf(a.hi, b.hi, -s)))};
+}
+/* sin or cos of the reduced argument t (|t| <= pi/4 as a pair), negated when neg */
+static float sleef_poly(float2_ t, int neg) {
+    float2_ s = f2_sqr(t);
+    float u = fmaf(2.6083159809786593541503e-06f, s.hi, -0.0001981069071916863322258f);
+    u = fmaf(u, s.hi, 0.00833307858556509017944336f);
+    float2_ x = f2_add_fp(1.0f, f2_mul(f2_add(-0.166666597127914428710938f, mul_exact(u, s.hi)), s));
+    float r = fmaf(t.hi, x.hi, fmaf(t.lo, x.hi, mul_exact(t.hi, x.lo)));
+    return neg ? -r : r;
+}
+static float torch_sinf(float d) {
+    if (!(fabsf(d) < 125.0f)) return sinf(d);
+    float u = rintf(mul_exact(d, 0.318309886183790671538f /* 1/pi */));
+    int q = (int)u;
+    float v = fmaf(u, -3.1414794921875f, d); /* pi = 3.1414794921875 + 1.13159e-4 + 1.98e-9 */
+    float2_ s = f2_add2(v, mul_exact(u, -0.00011315941810607910156f));
+    s = f2_add_pf(s, mul_exact(u, -1.9841872589410058936e-09f));
+    if (d == 0.0f) return d; /* keeps -0 */
+    return sleef_poly(s, q & 1);
+}
+static float torch_cosf(float d) {
+    if (!(fabsf(d) < 125.0f)) return cosf(d);
+    float dq = fmaf(rintf(fmaf(d, 0.318309886183790671538f /* 1/pi */, -0.5f)), 2.0f, 1.0f); /* odd multiple of pi/2 */
+    int q = (int)dq;
+    float2_ s = f2_add2(d, mul_exact(dq, -3.1414794921875f * 0.5f));
+    s = f2_add2_pf(s, mul_exact(dq, -0.00011315941810607910156f * 0.5f));
+    s = f2_add2_pf(s, mul_exact(dq, -1.9841872589410058936e-09f * 0.5f));
+    return sleef_poly(s, (q & 2) == 0);
+}
+
 /* params (N,4) -> M (N,2,3) */
 void lqf_similarity_forward(int n, const float *params, float *M) {
     for (int b = 0; b < n; b++) {
         const float *p = params + 4 * b;
-        float c = cosf(p[1]), sn = sinf(p[1]);
+        float c = torch_cosf(p[1]), sn = torch_sinf(p[1]);
         float *m = M + 6 * b;
         m[0] = p[0] * c;
         m[1] = -p[0] * sn;

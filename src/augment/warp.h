@@ -25,9 +25,12 @@
  *     lqf_randperm(rng, B, perm1); lqf_randperm(rng, B, perm2)
  *     lqf_aro_mix_select(B, cfg.ratio, perm1, perm2, idx1, &n1, idx2, &n2)
  *     lqf_aro_mix_gather(...) -> the batch (n1 + n2 images) the real step trains on.
- * NOT wired yet: the training engine (written separately) has to supply grad_fn and call
- * lqf_aro_augment before its normal step; BN running statistics updating during the search
- * (as in the reference) is the engine's business. Tests use a closed-form loss instead.
+ * The training engine (src/train/run.c, lqf_train_step) supplies grad_fn (trainer forward in
+ * training mode, head forward_backward, trainer backward, no update) and calls
+ * lqf_aro_augment before its normal step; BatchNorm uses batch statistics and updates its
+ * running statistics on each of the k search forwards, as the reference does.
+ * tests/test_warp.c checks the kernels with a closed-form loss; tests/test_aroface_step.c
+ * one whole step on a real network against a torch reimplementation of AdvWarp.py.
  */
 #ifndef LQF_WARP_H
 #define LQF_WARP_H
@@ -75,7 +78,9 @@ void lqf_grid_sample_backward(const lqf_grid_sample_shape *s, const float *x, co
                               const float *dy, float *dx, float *dgrid);
 
 /* ------------------------------------------------------------------ similarity */
-/* M (N,2,3) = [[s cos th, -s sin th, tx], [s sin th, s cos th, ty]] from params (N,4). */
+/* M (N,2,3) = [[s cos th, -s sin th, tx], [s sin th, s cos th, ty]] from params (N,4).
+ * cos and sin are computed as torch 1.13 does on an AVX2 CPU (SLEEF's 1-ulp functions, not
+ * libm's), so M agrees with torch's bit for bit for |th| < 125 (see warp.c). */
 void lqf_similarity_forward(int n, const float *params, float *M);
 /* dparams (N,4) = dL/d(s, th, tx, ty) from dM (N,2,3). Overwrites dparams. */
 void lqf_similarity_backward(int n, const float *params, const float *dM, float *dparams);
