@@ -145,7 +145,7 @@ static void test_step(void) {
         if (CHECK(emb && lf && out && rd && rdW)) {
             to_labels(lf, B, lab);
             for (int i = 0; i < B; i++) lab2[i] = lab2[B + i] = lab[i];
-            /* classifier on all 2B rows (k = LQ view first, q = HQ second) */
+            /* classifier on all 2B rows (k = HQ view first, q = LQ second) */
             lqf_head_result hr;
             CHECK(lqf_head_forward_backward_q(h, 2 * B, emb, W, NULL, lab2, NULL, &hr, demb, dW, NULL, NULL) ==
                   LQF_OK);

@@ -16,8 +16,8 @@ Files are raw little-endian float32 (labels stored as floats):
   step.cfg       [B, D, C, nsteps, qs_cla, qs_con, s, m, h, eps, t_alpha, mean0, std0, K, w,
                   n_queue0]
   step.W, step.queue0 (n_queue0*D), step.qlabels0 (n_queue0);
-  per step k: step.<k>.emb (2B*D: the LQ view k rows then the HQ view q rows, framework.py's
-              order), .labels (B), .out [loss_cla, loss_con, loss_total, queue_len],
+  per step k: step.<k>.emb (2B*D: the k rows then the q rows, framework.py's order; with
+              QGFace's LH_align data k is the HQ view and q the LQ one), .labels (B), .out [loss_cla, loss_con, loss_total, queue_len],
               .demb (2B*D) d(loss_total)/d(emb), .dW (D*C)
   lap.cfg        [n, w, h]; lap.img (n*h*w*3 uint8 as float, RGB); lap.q (n) quality (RGB);
                  lap.qbgr (n) the same images read as BGR

@@ -55,6 +55,8 @@ void lqf_loader_options_default(lqf_loader_options *o) {
     o->order = LQF_RGB;
     for (int c = 0; c < 3; c++) o->mean[c] = 127.5f, o->std[c] = 127.5f;
     lqf_augment_preset_none(&o->augment);
+    lqf_augment_preset_none(&o->augment_hq);
+    o->augment_hq.p_flip = 0.5f;
     o->bad = LQF_BAD_SKIP;
 }
 
@@ -93,6 +95,16 @@ static void note_failure(ring_slot *sl, int k, size_t item) {
     }
 }
 
+/* (pixel - mean) / std into x (h, w, 3). */
+static void write_normalised(const lqf_loader *l, const lqf_image *img, float *x) {
+    size_t hw = (size_t)l->o.width * l->o.height;
+    float sc[3], off[3];
+    for (int c = 0; c < 3; c++) sc[c] = 1.0f / l->o.std[c], off[c] = l->o.mean[c];
+    const uint8_t *p = img->data;
+    for (size_t i = 0; i < hw; i++)
+        for (int c = 0; c < 3; c++) x[i * 3 + c] = ((float)p[i * 3 + c] - off[c]) * sc[c];
+}
+
 /* Fill position k of batch b (slot sl) of the given epoch. Runs without the lock. */
 static void run_task(lqf_loader *l, ring_slot *sl, int b, int k, int epoch, lqf_sample *s) {
     size_t t = (size_t)b * l->o.batch_size + k, item = l->perm[t], used = item;
@@ -106,6 +118,16 @@ static void run_task(lqf_loader *l, ring_slot *sl, int b, int k, int epoch, lqf_
         if (!st) break;
         note_failure(sl, k, used);
     }
+    lqf_image *hq = NULL;
+    if (st == LQF_OK && l->o.two_views) { /* the second view from the same decoded image */
+        st = lqf_image_clone(img, &hq);
+        if (!st) {
+            lqf_rng rng;
+            lqf_rng_seed(&rng, lqf_augment_seed(~l->o.seed, (uint64_t)epoch, item));
+            st = lqf_augment_apply(&l->o.augment_hq, hq, &rng, k, l->o.batch_size, NULL);
+        }
+        if (st) note_failure(sl, k, used);
+    }
     if (st == LQF_OK) {
         lqf_rng rng;
         lqf_rng_seed(&rng, lqf_augment_seed(l->o.seed, (uint64_t)epoch, item));
@@ -115,14 +137,12 @@ static void run_task(lqf_loader *l, ring_slot *sl, int b, int k, int epoch, lqf_
     sl->ok[k] = st == LQF_OK;
     if (st == LQF_OK) {
         size_t hw = (size_t)l->o.width * l->o.height;
-        float *x = sl->b.x + (size_t)k * hw * 3, sc[3], off[3];
-        for (int c = 0; c < 3; c++) sc[c] = 1.0f / l->o.std[c], off[c] = l->o.mean[c];
-        const uint8_t *p = img->data;
-        for (size_t i = 0; i < hw; i++)
-            for (int c = 0; c < 3; c++) x[i * 3 + c] = ((float)p[i * 3 + c] - off[c]) * sc[c];
+        write_normalised(l, img, sl->b.x + (size_t)k * hw * 3);
+        if (hq) write_normalised(l, hq, sl->b.x_hq + (size_t)k * hw * 3);
         sl->b.labels[k] = s->label;
         sl->b.items[k] = used;
     }
+    lqf_image_free(hq);
     lqf_image_free(img);
 }
 
@@ -161,6 +181,7 @@ static void *worker(void *arg) {
 /* ------------------------------------------------------------------ object */
 static void slot_free(ring_slot *sl) {
     lqf_free(sl->b.x);
+    lqf_free(sl->b.x_hq);
     free(sl->b.labels);
     free(sl->b.items);
     free(sl->ok);
@@ -226,7 +247,8 @@ lqf_status lqf_loader_create(const lqf_dataset *d, const lqf_loader_options *o, 
         sl->fails = calloc(B, sizeof(int));
         sl->fail_item = calloc(B, sizeof(size_t));
         sl->fail_msg = calloc(B, sizeof *sl->fail_msg);
-        ok = sl->b.x && sl->b.labels && sl->b.items && sl->ok && sl->fails && sl->fail_item && sl->fail_msg;
+        if (o->two_views) sl->b.x_hq = lqf_alloc(sizeof(float) * B * px);
+        ok = sl->b.x && (sl->b.x_hq || !o->two_views) && sl->b.labels && sl->b.items && sl->ok && sl->fails && sl->fail_item && sl->fail_msg;
     }
     if (!ok) {
         lqf_loader_free(l);
@@ -317,6 +339,7 @@ lqf_status lqf_loader_next(lqf_loader *l, const lqf_batch **out) {
         if (!sl->ok[k]) continue;
         if (n != k) {
             memcpy(sl->b.x + (size_t)n * px, sl->b.x + (size_t)k * px, sizeof(float) * px);
+            if (sl->b.x_hq) memcpy(sl->b.x_hq + (size_t)n * px, sl->b.x_hq + (size_t)k * px, sizeof(float) * px);
             sl->b.labels[n] = sl->b.labels[k];
             sl->b.items[n] = sl->b.items[k];
         }

@@ -15,6 +15,12 @@
  * generator seeded with lqf_augment_seed(seed, epoch, dataset index), and every sample has a
  * fixed slot, so the batches are the same whatever the number of threads or their timing.
  *
+ * Two views (QGFace): with two_views set, every sample is decoded once and augmented twice,
+ * into x with `augment` (the low-quality view, e.g. lqf_augment_preset_qgface_lq) and into
+ * x_hq with `augment_hq` (default: flip only, QGFace's HQ view). x uses the same generator
+ * as a one-view loader; x_hq one seeded with lqf_augment_seed(~seed, epoch, index), so both
+ * are deterministic.
+ *
  * Bad data: an item that cannot be read or decoded is recorded in the batch (dataset index
  * and message) and either skipped (the batch is shorter; the order of the others is kept) or
  * replaced by the next readable item of the epoch's permutation (deterministic). It never
@@ -39,6 +45,8 @@ typedef struct {
     lqf_channel_order order;   /* channel order of the output (default RGB) */
     float mean[3], std[3];     /* per output channel (default 127.5 / 127.5) */
     lqf_augment_config augment;/* default: lqf_augment_preset_none */
+    int two_views;             /* 1: also make x_hq with augment_hq (default 0) */
+    lqf_augment_config augment_hq; /* default: none but a flip with p 0.5 */
     lqf_bad_policy bad;        /* default LQF_BAD_SKIP */
 } lqf_loader_options;
 
@@ -51,6 +59,7 @@ typedef struct {
     int index;                 /* batch number within the epoch */
     int epoch;
     float *x;                  /* (n, height, width, 3) normalised */
+    float *x_hq;               /* two_views: (n, height, width, 3) the second view; else NULL */
     int *labels;               /* n */
     size_t *items;             /* n dataset indices */
     int n_failed;              /* items of this batch that could not be read or decoded */

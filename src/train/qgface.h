@@ -5,8 +5,9 @@
  * against it, with the hard quality gate that is the complement of the classifier's soft
  * gate (heads.h, quality_gate): low-quality pairs learn through this loss only.
  *
- * Per step, with B samples, q_i the HQ view's embedding and k_i the LQ view's (un-normalised,
- * normalised here: q^, k^), and the queue Q (n entries, newest first, n <= K):
+ * Per step, with B samples, k_i and q_i the embeddings of the two views of sample i (QGFace's
+ * LH_align data: k the HQ view, q the LQ view; the loss is symmetric in the two), un-
+ * normalised (normalised here: q^, k^), and the queue Q (n entries, newest first, n <= K):
  *   1. enqueue: the batch's 2B embeddings (k then q, framework.py's order) go to the front of
  *      the queue with their labels; it is cut to K (so the batch's own keys are in it).
  *   2. rows r = 0..2B-1: r = i (< B) is q_i against [k_i, Q], r = B+i is k_i against
@@ -73,7 +74,7 @@ lqf_status lqf_qgface_enqueue(lqf_qgface *q, int n, const float *e, const int32_
 lqf_status lqf_qgface_set_queue(lqf_qgface *q, int n, const float *entries, const int32_t *labels);
 
 /* Loss and gradients of B pairs against the current queue (enqueue the batch first).
- *   qe, ke  (B, D) un-normalised embeddings of the HQ (q) and LQ (k) views
+ *   qe, ke  (B, D) un-normalised embeddings of the two views (q: LQ, k: HQ)
  *   labels  (B)
  *   zq, zk  (B) the classifier's zhat of each view (NULL: gate 1 for every pair)
  * dq, dk (B, D) (may be NULL) are OVERWRITTEN with dL/dqe and dL/dke. */

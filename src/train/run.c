@@ -10,6 +10,7 @@
  */
 #include "train/run.h"
 
+#include "augment/quality.h"
 #include "augment/warp.h"
 #include "data/loader.h"
 #include "nn/backbone.h"
@@ -18,6 +19,7 @@
 #include "train/checkpoint.h"
 #include "train/model.h"
 #include "train/optim.h"
+#include "train/qgface.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -109,6 +111,13 @@ static const key_def KEYS[] = {
     KS(aro_preset, "ARoFace preset: reference | fixed"),
     KI(aro_k, "ARoFace ascent steps"),
     KF(aro_ratio, "ARoFace clean share of the mixed batch"),
+    KS(quality, "AdaFace quality signal: norm (feature norm) | laplacian (log(1 + mean squared Laplacian) of the input)"),
+    KI(quality_ema_init, "AdaFace EMA start: 1 the first batch's mean/std, 0 the 20/100 prior, -1 auto (1 for laplacian)"),
+    KF(quality_gate, "AdaFace classifier quality gate qs (0: off; negative: qg_quality_scale when qgface, else off)"),
+    KI(qgface, "1: QGFace: HQ (flip) + LQ (augment) views, gated classifier + contrastive branch over a queue"),
+    KF(qg_quality_scale, "QGFace quality threshold qs: pairs with min((zhat+1)/2) < qs learn by contrast only"),
+    KF(qg_weight, "QGFace weight w of the contrastive loss (L = L_cla + w L_con)"),
+    KI(qg_queue, "QGFace queue size K (earlier embeddings used as negatives)"),
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof *KEYS))
 
@@ -149,6 +158,12 @@ void lqf_train_config_default(lqf_train_config *c) {
     strcpy(c->aro_preset, "reference");
     c->aro_k = 1;
     c->aro_ratio = 0.75f;
+    strcpy(c->quality, "norm");
+    c->quality_ema_init = -1;
+    c->quality_gate = -1;
+    c->qg_quality_scale = 0.4f;
+    c->qg_weight = 1.0f;
+    c->qg_queue = 4096;
 }
 
 int lqf_train_config_n_keys(void) { return N_KEYS; }
@@ -313,6 +328,13 @@ struct lqf_train {
     int *aro_lab;
     const int *aro_cur_labels;
     double last_gnorm;          /* backbone gradient norm of the last step, before clipping */
+    /* quality-guided training */
+    int TB;                     /* the trainer's batch: 2B with QGFace, else B */
+    int use_lap;                /* quality = laplacian */
+    float *qual;                /* (TB) per-image quality */
+    lqf_qgface *qg;             /* QGFace contrastive branch (qgface = 1) */
+    float *qg_grad;             /* (2B, D) dL_con/demb */
+    int32_t *lab2;              /* (2B) */
 };
 
 static uint64_t mix64(uint64_t z) {
@@ -349,6 +371,10 @@ void lqf_train_free(lqf_train *t) {
     free(t->kept);
     lqf_free(t->aro_out);
     free(t->aro_lab);
+    lqf_free(t->qual);
+    lqf_qgface_free(t->qg);
+    lqf_free(t->qg_grad);
+    free(t->lab2);
     free(t);
 }
 
@@ -465,6 +491,14 @@ static lqf_status make_head(lqf_train *t) {
     if (c->m3 >= 0) hc.m3 = c->m3;
     if (c->h >= 0) hc.h = c->h;
     if (c->t_alpha >= 0) hc.t_alpha = c->t_alpha;
+    if (strcmp(c->quality, "norm") && strcmp(c->quality, "laplacian"))
+        return lqf_fail(LQF_ERR_ARG, "train config: quality '%s' is not norm or laplacian", c->quality);
+    t->use_lap = !strcmp(c->quality, "laplacian");
+    hc.ema_init_batch = c->quality_ema_init >= 0 ? c->quality_ema_init != 0 : t->use_lap;
+    hc.quality_gate = c->quality_gate >= 0 ? c->quality_gate : (c->qgface ? c->qg_quality_scale : 0.0f);
+    if (type != LQF_HEAD_ADAFACE && (t->use_lap || hc.quality_gate > 0 || c->qgface))
+        return lqf_fail(LQF_ERR_ARG, "train config: quality = laplacian, quality_gate and qgface need head = adaface "
+                        "(the head is %s)", c->head);
     lqf_status st = lqf_head_create(&hc, &t->head);
     if (st) return st;
     size_t n = (size_t)t->D * t->C;
@@ -481,6 +515,26 @@ static lqf_status make_head(lqf_train *t) {
         float inv = (float)(1 / sqrt(s > 0 ? s : 1));
         for (int d = 0; d < t->D; d++) t->W[(size_t)d * t->C + j] *= inv;
     }
+    return LQF_OK;
+}
+
+/* Quality buffers and QGFace's contrastive branch (after make_head). */
+static lqf_status make_qgface(lqf_train *t) {
+    const lqf_train_config *c = &t->cfg;
+    if (t->use_lap && !(t->qual = lqf_alloc((size_t)t->TB * sizeof(float))))
+        return lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
+    if (!c->qgface) return LQF_OK;
+    if (!(c->qg_weight >= 0)) return lqf_fail(LQF_ERR_ARG, "train config: qg_weight must be >= 0");
+    lqf_qg_config qc;
+    lqf_qg_config_default(&qc, t->D);
+    qc.queue_size = c->qg_queue;
+    qc.quality_scale = c->qg_quality_scale;
+    qc.s = t->head->cfg.s;
+    lqf_status st = lqf_qgface_create(&qc, &t->qg);
+    if (st) return lqf_fail_context(st, "train config: qgface");
+    t->qg_grad = lqf_alloc((size_t)2 * t->B * t->D * sizeof(float));
+    t->lab2 = malloc((size_t)2 * t->B * sizeof(int32_t));
+    if (!t->qg_grad || !t->lab2) return lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
     return LQF_OK;
 }
 
@@ -637,6 +691,10 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
         else if (!strcmp(c->augment, "qgface-lq")) lqf_augment_preset_qgface_lq(&lo.augment);
         else st = lqf_fail(LQF_ERR_ARG, "train config: augment '%s' is not none, adaface or qgface-lq", c->augment);
         if (c->flip >= 0) lo.augment.p_flip = c->flip;
+        if (c->qgface) { /* QGFace: the LQ view from `augment`, the HQ view flip only */
+            lo.two_views = 1;
+            if (c->flip >= 0) lo.augment_hq.p_flip = c->flip;
+        }
         if (!st) st = lqf_loader_create(t->data, &lo, &t->loader);
         if (!st) {
             t->bpe = lqf_loader_num_batches(t->loader);
@@ -647,7 +705,10 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
     }
     if (!st) {
         t->total = c->steps > 0 ? c->steps : (long)c->epochs * t->bpe;
-        st = lqf_trainer_create(t->g, t->B, &t->tr);
+        t->TB = c->qgface ? 2 * t->B : t->B;
+        if (c->aroface && (c->qgface || !strcmp(c->quality, "laplacian")))
+            st = lqf_fail(LQF_ERR_ARG, "train config: aroface cannot be combined with qgface or quality = laplacian");
+        if (!st) st = lqf_trainer_create(t->g, t->TB, &t->tr);
     }
     if (!st) st = apply_freeze(t, t->tr);
     if (!st) st = make_head(t);
@@ -666,6 +727,7 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
             if (!t->aro_out || !t->aro_lab) st = lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
         }
     }
+    if (!st) st = make_qgface(t);
     if (!st && c->val_pairs[0]) st = load_validation(t);
     if (!st && c->resume[0]) st = restore(t, c->resume);
     if (st) {
@@ -702,7 +764,49 @@ static lqf_status aro_grad(void *ctx, int n, const float *warped, float *dwarped
 }
 
 lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n, lqf_head_result *res) {
+    return lqf_train_step_views(t, x, NULL, labels, n, res);
+}
+
+/* Classifier (+ QGFace contrastive) loss and dL/demb on the trainer's forward output: n rows
+ * of labels lab (QGFace: 2B rows [HQ; LQ], lab the B labels). */
+static lqf_status head_step(lqf_train *t, lqf_trainer *tr, int n, const int *lab, lqf_head_result *hr) {
+    const float *emb = lqf_trainer_buffer(tr, t->out_t);
+    float *demb = lqf_trainer_grad(tr, t->out_t);
+    const int32_t *hl = (const int32_t *)lab;
+    lqf_status st;
+    if (t->use_lap) {
+        const float mean[3] = {t->cfg.input_mean, t->cfg.input_mean, t->cfg.input_mean};
+        const float sd[3] = {t->cfg.input_std, t->cfg.input_std, t->cfg.input_std};
+        st = lqf_laplacian_quality_batch(lqf_trainer_buffer(tr, t->in_t), n, t->S, t->S, t->order, mean, sd, t->qual);
+        if (st) return st;
+    }
+    if (t->qg) {
+        const int B = t->B;
+        for (int i = 0; i < B; i++) t->lab2[i] = t->lab2[B + i] = lab[i];
+        hl = t->lab2;
+    }
+    st = lqf_head_forward_backward_q(t->head, n, emb, t->W, NULL, hl, t->use_lap ? t->qual : NULL, hr, demb, t->dW,
+                                     NULL, NULL);
+    if (st || !t->qg) return st;
+    /* QGFace: the batch's 2B embeddings enter the queue, then k = HQ rows, q = LQ rows */
+    const int B = t->B;
+    const size_t D = (size_t)t->D;
+    lqf_qg_result cr;
+    st = lqf_qgface_enqueue(t->qg, 2 * B, emb, t->lab2);
+    if (!st)
+        st = lqf_qgface_forward_backward(t->qg, B, emb + B * D, emb, (const int32_t *)lab, t->head->zhat + B,
+                                         t->head->zhat, &cr, t->qg_grad + B * D, t->qg_grad);
+    if (st) return st;
+    const float w = t->cfg.qg_weight;
+    for (size_t i = 0; i < 2 * B * D; i++) demb[i] += w * t->qg_grad[i];
+    hr->loss += w * cr.loss;
+    return LQF_OK;
+}
+
+lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq, const int *labels, int n,
+                                lqf_head_result *res) {
     if (n != t->B) return lqf_fail(LQF_ERR_SHAPE, "train: batch of %d, the run is configured for %d", n, t->B);
+    if (t->qg && !x_hq) return lqf_fail(LQF_ERR_ARG, "train: qgface needs the HQ view of the batch (lqf_train_step_views)");
     for (int i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= t->C)
             return lqf_fail(LQF_ERR_FORMAT, "train: label %d of sample %d is out of range [0, %d)", labels[i], i, t->C);
@@ -732,12 +836,16 @@ lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n
         }
     }
     size_t nx = (size_t)n * t->S * t->S * 3;
-    memcpy(lqf_trainer_buffer(tr, t->in_t), xin, nx * sizeof(float));
+    float *in = lqf_trainer_buffer(tr, t->in_t);
+    if (t->qg) { /* [HQ; LQ] as QGFace's framework.py cat(images[:, 1], images[:, 0]) */
+        memcpy(in, x_hq, nx * sizeof(float));
+        in += nx;
+    }
+    memcpy(in, xin, nx * sizeof(float));
     lqf_trainer_set_seed(tr, mix64(t->cfg.seed ^ mix64((uint64_t)t->step)));
     if ((st = lqf_trainer_forward(tr))) return st;
     lqf_head_result hr;
-    st = lqf_head_forward_backward(t->head, n, lqf_trainer_buffer(tr, t->out_t), t->W, NULL, (const int32_t *)lab,
-                                   &hr, lqf_trainer_grad(tr, t->out_t), t->dW, NULL, NULL);
+    st = head_step(t, tr, t->qg ? 2 * n : n, lab, &hr);
     if (st == LQF_ERR_NUMERIC) return head_nan(t);
     if (st) return st;
     if (!isfinite(hr.loss)) return head_nan(t);
@@ -766,10 +874,10 @@ lqf_status lqf_train_embed(lqf_train *t, const float *x, int n, float *emb) {
     lqf_trainer_set_training(t->tr, 0);
     lqf_status st = LQF_OK;
     float *in = lqf_trainer_buffer(t->tr, t->in_t);
-    for (int b0 = 0; b0 < n && !st; b0 += t->B) {
-        int m = LQF_MIN(t->B, n - b0);
+    for (int b0 = 0; b0 < n && !st; b0 += t->TB) {
+        int m = LQF_MIN(t->TB, n - b0);
         memcpy(in, x + (size_t)b0 * isz, (size_t)m * isz * sizeof(float));
-        if (m < t->B) memset(in + (size_t)m * isz, 0, (size_t)(t->B - m) * isz * sizeof(float));
+        if (m < t->TB) memset(in + (size_t)m * isz, 0, (size_t)(t->TB - m) * isz * sizeof(float));
         st = lqf_trainer_forward(t->tr);
         if (!st) memcpy(emb + (size_t)b0 * t->D, lqf_trainer_buffer(t->tr, t->out_t), (size_t)m * t->D * sizeof(float));
     }
@@ -873,6 +981,16 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
     if (!st) st = add_scalar(ck, "head.batch_mean", t->head->state.batch_mean);
     if (!st) st = add_scalar(ck, "head.batch_std", t->head->state.batch_std);
     if (!st) st = add_scalar(ck, "head.t", t->head->state.t);
+    if (!st && t->qg && t->qg->n > 0) { /* QGFace's queue: normalised embeddings, newest first */
+        const int qn = t->qg->n;
+        int64_t qd[2] = {qn, t->D}, ld[1] = {qn};
+        float *lf = malloc((size_t)qn * sizeof(float));
+        if (!lf) st = lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
+        for (int i = 0; !st && i < qn; i++) lf[i] = (float)t->qg->qlabels[i];
+        if (!st) st = lqf_ckpt_add(ck, "qgface.queue", 2, qd, t->qg->queue, 0);
+        if (!st) st = lqf_ckpt_add(ck, "qgface.queue_labels", 1, ld, lf, 1);
+        free(lf);
+    }
     char v[64];
 #define META(k, fmt, x)                                      \
     if (!st) {                                               \
@@ -888,6 +1006,7 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
     META("head_optim_step", "%lld", (long long)t->hopt->step);
     META("batch_in_epoch", "%d", t->bie);
     META("optimizer", "%s", t->cfg.optimizer);
+    META("qgface_queue_len", "%d", t->qg ? t->qg->n : 0);
     META("classes", "%d", t->C);
 #undef META
     if (!st) {
@@ -990,6 +1109,20 @@ static lqf_status restore(lqf_train *t, const char *path) {
         t->step = (long)info.step;
         t->epoch = info.epoch;
         t->bie = (int)bie;
+    }
+    /* QGFace's queue (absent from checkpoints of other runs: the queue starts empty) */
+    const char *qlen = lqf_ckpt_get_meta(ck, "qgface_queue_len");
+    if (!st && t->qg && qlen && atoi(qlen) > 0) {
+        int qn = atoi(qlen), keep = LQF_MIN(qn, t->qg->cfg.queue_size);
+        int64_t qd[2] = {qn, t->D}, ld[1] = {qn};
+        const lqf_ckpt_tensor *cq = NULL, *cl = NULL;
+        st = lqf_ckpt_get(ck, "qgface.queue", 2, qd, &cq);
+        if (!st) st = lqf_ckpt_get(ck, "qgface.queue_labels", 1, ld, &cl);
+        int32_t *lab = st ? NULL : malloc((size_t)qn * sizeof(int32_t));
+        if (!st && !lab) st = lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
+        for (int i = 0; !st && i < qn; i++) lab[i] = (int32_t)cl->data[i];
+        if (!st) st = lqf_qgface_set_queue(t->qg, keep, cq->data, lab);
+        free(lab);
     }
     if (st) lqf_fail_context(st, "resume");
     lqf_ckpt_free(ck);
@@ -1114,7 +1247,7 @@ lqf_status lqf_train_loop(lqf_train *t, lqf_train_progress_fn fn, void *user, lq
         if (st) break;
         lqf_head_result hr;
         double lr = lqf_lr_at(&t->sched, t->step);
-        if ((st = lqf_train_step(t, b->x, b->labels, b->n, &hr))) break;
+        if ((st = lqf_train_step_views(t, b->x, b->x_hq, b->labels, b->n, &hr))) break;
         eloss += hr.loss;
         eacc += hr.accuracy;
         esteps++;

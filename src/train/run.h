@@ -82,6 +82,15 @@ typedef struct {
     char aro_preset[16];            /* reference | fixed */
     int aro_k;
     float aro_ratio;
+    /* quality-guided training (QGFace; docs/training.md) */
+    char quality[16];               /* AdaFace's quality signal: norm | laplacian */
+    int quality_ema_init;           /* 1: first batch starts the EMA, 0: 20/100 prior, -1: auto */
+    float quality_gate;             /* classifier gate qs (AdaFace), 0 off; < 0: qg_quality_scale
+                                       with qgface, else off */
+    int qgface;                     /* 1: two views + contrastive branch */
+    float qg_quality_scale;         /* qs of the contrastive hard gate (and of the classifier's) */
+    float qg_weight;                /* w in L = L_cla + w * L_con */
+    int qg_queue;                   /* queue size K */
 } lqf_train_config;
 
 void lqf_train_config_default(lqf_train_config *c);
@@ -145,6 +154,11 @@ lqf_status lqf_train_run(const lqf_train_config *c, lqf_train_progress_fn fn, vo
 /* One training step on a caller's batch: x (n, S, S, 3) normalised NHWC, labels (n), n equal
  * to the configured batch. res (may be NULL) receives the head's loss and accuracy. */
 lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n, lqf_head_result *res);
+/* The same with the second (HQ) view of every sample, x_hq (n, S, S, 3), as QGFace needs
+ * (qgface = 1): the network runs on [x_hq; x] (2n images), res->loss is L_cla + w*L_con and
+ * res->ce the classifier's cross-entropy. x_hq = NULL: lqf_train_step. */
+lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq, const int *labels, int n,
+                                lqf_head_result *res);
 /* Save a checkpoint of the current state to path. */
 lqf_status lqf_train_save(lqf_train *t, const char *path);
 /* Embeddings (n x emb, raw, eval mode) of normalised NHWC images x (n, S, S, 3). */
