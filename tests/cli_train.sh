@@ -6,7 +6,8 @@
 # exits 0, the JSON-lines log ends with a summary whose last-epoch loss is < 1/3 of the
 # first's and whose held-out verification accuracy is >= 85% (the run reaches ~92%; a random
 # network ~70%, see docs/training.md), a resumed run continues from its checkpoint's step, an
-# ARoFace run (mixed batch smaller than the batch) trains too, the shipped MobileFaceNet (ONNX)
+# ARoFace run (mixed batch smaller than the batch) trains too, so do QGFace runs (quality gate,
+# two views, contrastive queue; resume exact, Laplacian quality), the shipped MobileFaceNet (ONNX)
 # fine-tunes and resumes, and lr = 1e30 stops with "NaN loss at step N" (exit 1) leaving its last checkpoint loadable.
 set -u
 BIN=${LQFACE_BIN:?}
@@ -76,6 +77,34 @@ acc=$(json_num "$TMP/aro/train_log.jsonl" summary val_acc)
 echo "     ARoFace: epoch loss $first -> $last, held-out verification accuracy $acc"
 awk -v f="$first" -v l="$last" -v a="$acc" 'BEGIN { exit !(l < f / 2 && a >= 0.85) }'
 check "ARoFace run: loss halves, held-out accuracy >= 85%" $?
+
+# QGFace (docs/training.md): AdaFace head with the soft quality gate, HQ (flip) + LQ
+# (qgface-lq: 0.1-0.5x rescale + JPEG 75) views, so 2 x 16 images a step, and the contrastive
+# branch over a queue of earlier embeddings with the complementary hard gate. The run reaches
+# ~96% held-out accuracy (random network ~70%); a resume from step 170 (queue and EMA
+# restored) must end exactly as the uninterrupted run; the Laplacian-quality variant trains too.
+QG=(--head adaface --qgface 1 --augment qgface-lq)
+"$BIN" train "${COMMON[@]}" "${QG[@]}" --ckpt_dir "$TMP/qg" --ckpt_every 170 >"$TMP/qg.out" 2>&1
+check "QGFace run exits 0" $?
+first=$(json_num "$TMP/qg/train_log.jsonl" summary first_epoch_loss)
+last=$(json_num "$TMP/qg/train_log.jsonl" summary last_epoch_loss)
+acc=$(json_num "$TMP/qg/train_log.jsonl" summary val_acc)
+echo "     QGFace: epoch loss $first -> $last, held-out verification accuracy $acc"
+awk -v f="$first" -v l="$last" -v a="$acc" 'BEGIN { exit !(l < 0.7 * f && a >= 0.88) }'
+check "QGFace run: loss falls, held-out accuracy >= 88%" $?
+"$BIN" train "${COMMON[@]}" "${QG[@]}" --ckpt_dir "$TMP/qgres" --resume "$TMP/qg/ckpt_step00000170.safetensors" \
+    >"$TMP/qgres.out" 2>&1
+lastr=$(json_num "$TMP/qgres/train_log.jsonl" summary last_epoch_loss)
+accr=$(json_num "$TMP/qgres/train_log.jsonl" summary val_acc)
+echo "     QGFace resumed at 170: last epoch loss $lastr (uninterrupted $last), accuracy $accr"
+[ -n "$lastr" ] && [ "$lastr" = "$last" ] && [ "$accr" = "$acc" ]
+check "QGFace resume (queue in the checkpoint) ends as the uninterrupted run" $?
+"$BIN" train "${COMMON[@]}" "${QG[@]}" --quality laplacian --ckpt_dir "$TMP/qglap" >"$TMP/qglap.out" 2>&1
+check "QGFace run with the Laplacian quality exits 0" $?
+acc=$(json_num "$TMP/qglap/train_log.jsonl" summary val_acc)
+echo "     QGFace + Laplacian quality: held-out verification accuracy $acc"
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.88) }'
+check "QGFace + Laplacian quality: held-out accuracy >= 88%" $?
 
 # fine-tuning an imported ONNX network (the shipped MobileFaceNet, RGB, (x - 127.5) / 128):
 # 2 steps with a checkpoint, then a resume from it for a third
