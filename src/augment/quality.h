@@ -10,9 +10,9 @@
  *             Laplacian with OpenCV's BORDER_REFLECT_101 (cv2.Laplacian(Y, CV_32F, ksize=1));
  *   E       = mean over all pixels of L^2;
  *   quality = log(1 + E).
- * The log keeps the value in a few units (about 3 for a 4x-upsampled face, 6-8 for a sharp
- * one), inside AdaFace's [0.001, 100] clip, and makes the batch statistics less dominated by
- * a few very sharp images.
+ * The log keeps the value in a few units (aligned 112x112 LFW crops: 4.6-6.0 as they are,
+ * 2.4-2.8 after a trip through 28 px, 1.4-1.7 through 14 px), inside AdaFace's [0.001, 100]
+ * clip, and makes the batch statistics less dominated by a few very sharp images.
  */
 #ifndef LQF_QUALITY_H
 #define LQF_QUALITY_H
