@@ -6,9 +6,12 @@
  * a FIFO queue that is cut to K, total = cla + w*con, gradient w.r.t. the 2B embeddings and
  * the class centres), and the Laplacian-energy quality against cv2.Laplacian. Losses must
  * agree within 1e-5 relative, gradients within 1e-4 of their largest element. The queue's
- * FIFO order and a finite-difference check of the contrastive gradient complete it.
+ * FIFO order, a finite-difference check of the contrastive gradient and the loader's two
+ * views on ORL (deterministic, the LQ view equal to a one-view loader's, the HQ view the
+ * decoded image or its mirror) complete it.
  */
 #include "augment/quality.h"
+#include "data/loader.h"
 #include "testutil.h"
 #include "train/heads.h"
 #include "train/qgface.h"
@@ -262,12 +265,75 @@ static void test_laplacian(void) {
     free(cf), free(img), free(q), free(qb);
 }
 
+/* ------------------------------------------------------------------ two views in the loader */
+static lqf_loader *orl_loader(lqf_dataset *d, int two, int threads, int lq) {
+    lqf_loader_options o;
+    lqf_loader_options_default(&o);
+    o.batch_size = 8;
+    o.seed = 99;
+    o.n_threads = threads;
+    o.width = o.height = 32;
+    o.two_views = two;
+    if (lq) lqf_augment_preset_qgface_lq(&o.augment);
+    lqf_loader *l = NULL;
+    if (lqf_loader_create(d, &o, &l) != LQF_OK) return NULL;
+    return l;
+}
+
+static void test_two_views(void) {
+    lqf_dataset *d = NULL;
+    if (!CHECK(lqf_dataset_open(tu_shared("data/orl/att_faces"), &d) == LQF_OK)) return;
+    lqf_loader *a = orl_loader(d, 1, 1, 1), *b = orl_loader(d, 1, 2, 1), *one = orl_loader(d, 0, 2, 1),
+               *plain = orl_loader(d, 0, 1, 0);
+    if (CHECK(a && b && one && plain)) {
+        const size_t px = 32 * 32 * 3;
+        int same_ab = 1, lq_same = 1, hq_ok = 1, hq_flipped = 0, lq_differs = 0, batches = 0;
+        for (int epoch = 0; epoch < 2; epoch++) {
+            lqf_loader_start_epoch(a, epoch), lqf_loader_start_epoch(b, epoch);
+            lqf_loader_start_epoch(one, epoch), lqf_loader_start_epoch(plain, epoch);
+            for (int k = 0; k < 3; k++) {
+                const lqf_batch *ba = NULL, *bb = NULL, *bo = NULL, *bp = NULL;
+                if (!CHECK(lqf_loader_next(a, &ba) == LQF_OK && lqf_loader_next(b, &bb) == LQF_OK &&
+                           lqf_loader_next(one, &bo) == LQF_OK && lqf_loader_next(plain, &bp) == LQF_OK && ba && bb &&
+                           bo && bp))
+                    break;
+                batches++;
+                CHECK(ba->x_hq != NULL && bo->x_hq == NULL);
+                size_t n = (size_t)ba->n * px;
+                same_ab &= !memcmp(ba->x, bb->x, n * sizeof(float)) && !memcmp(ba->x_hq, bb->x_hq, n * sizeof(float));
+                lq_same &= !memcmp(ba->x, bo->x, n * sizeof(float));
+                for (int i = 0; i < ba->n; i++) { /* HQ view: the decoded image, maybe mirrored */
+                    const float *h = ba->x_hq + i * px, *p = bp->x + i * px;
+                    int eq = !memcmp(h, p, px * sizeof(float)), mir = 1;
+                    for (int r = 0; r < 32 && mir; r++)
+                        for (int c = 0; c < 32 && mir; c++)
+                            mir = !memcmp(h + (r * 32 + c) * 3, p + (r * 32 + 31 - c) * 3, 3 * sizeof(float));
+                    hq_ok &= eq || mir;
+                    hq_flipped += !eq && mir;
+                    lq_differs += !!memcmp(ba->x + i * px, p, px * sizeof(float));
+                }
+            }
+        }
+        printf("  two views: %d batches, HQ mirrored %d of %d, LQ differs from the decoded image in %d\n", batches,
+               hq_flipped, batches * 8, lq_differs);
+        CHECK(batches == 6);
+        CHECK(same_ab);     /* deterministic whatever the thread count */
+        CHECK(lq_same);     /* the LQ view is what a one-view loader gives */
+        CHECK(hq_ok);       /* the HQ view is flip only */
+        CHECK(hq_flipped > 8 && hq_flipped < 40);
+        CHECK(lq_differs == batches * 8);
+    }
+    lqf_loader_free(a), lqf_loader_free(b), lqf_loader_free(one), lqf_loader_free(plain);
+    lqf_dataset_free(d);
+}
+
 int main(void) {
     test_gate("gate_norm");
     test_gate("gate_quality");
     test_step();
     test_queue_and_fd();
     test_laplacian();
+    test_two_views();
     printf("worst: loss rel %.2e, gradient %.2e (of the largest), zhat %.2e, laplacian rel %.2e\n", g_loss, g_grad,
            g_zhat, g_lap);
     return tu_finish("test_qgface");
