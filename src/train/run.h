@@ -11,6 +11,10 @@
  * a verification pair list with the current network in eval mode (flip fusion,
  * lqf_verify_eval), and a progress callback. The library never prints: the CLI formats the
  * progress and writes the JSON-lines log.
+ * Quality-guided training (qgface = 1, QGFace): the loader gives two views per sample, the
+ * network runs on [HQ; LQ] (2B images), the AdaFace head with its quality gate on all 2B rows
+ * and the contrastive branch (qgface.h) on the pairs add their gradients on the embeddings;
+ * quality = laplacian feeds AdaFace the input's Laplacian energy (augment/quality.h).
  *
  * Use: lqf_train_config_default, lqf_train_config_set(key, value) for each setting,
  * lqf_train_open (builds or imports the network, opens the data, restores `resume`),
