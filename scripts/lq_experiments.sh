@@ -4,15 +4,20 @@
 # seed, optimiser and schedule: configs/lfw_finetune_mobilefacenet.conf) under five recipes,
 #   a_arcface          ArcFace (s 64, m 0.5), flip only
 #   b_arcface_lq       ArcFace + AdaFace's low-quality augmentation (crop / low-res / jitter, p 0.2 each)
-#   c_adaface_lq       AdaFace head (m 0.4, h 0.333) + the same augmentation
+#   c_adaface_lq       AdaFace head (m 0.4, h 0.333; EMA of norms started from the first batch:
+#                      the pretrained net's norms are ~3-5, far from the 20/100 prior) + the same augmentation
 #   d_adaface_lq_aro   c + ARoFace (reference preset: k 1, eta 0.1, 48 clean + 16 warped of 64)
 #   e_qgface           QGFace-style quality-guided training (configs/lfw_finetune_qgface.conf)
+#   f_adaface_lap_lq   c with the Laplacian-energy image quality as AdaFace's quality signal
+#   g_adaface_lq_arofix  c + ARoFace's corrected variant (fixed preset: no pad quirk, t bound
+#                      fixed, k 2 ascent steps)
 # and evaluate each final checkpoint, and the model as shipped, on fold 10's 600 pairs (held-out
 # identities) with `lqface eval verify`: clean, 112/28/14 px, and FAE levels 1-4 at 112/28/14 px.
 # Then tools/lq_experiment_report.py writes docs/results/lq_experiments.{html,md}.
 #
-#   scripts/lq_experiments.sh [RECIPE...]     (default: all; ~1 h 15 min on 2 cores)
-# Environment: LQFACE_SHARED (../shared), THREADS (2), RUNS (runs/lq), OUT (docs/results).
+#   scripts/lq_experiments.sh [RECIPE...]     (default: all; ~1 h on 2 cores)
+# Environment: LQFACE_SHARED (../shared), THREADS (2), RUNS (runs/lq), OUT (docs/results),
+# BIN (build/lqface), ALIGNED (/tmp/lfw_aligned: made on first use, ~6 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LQFACE_SHARED="${LQFACE_SHARED:-$(cd .. && pwd)/shared}"
@@ -22,13 +27,14 @@ OUT=${OUT:-docs/results}
 LFW=$LQFACE_SHARED/data/lfw
 ALIGNED=${ALIGNED:-/tmp/lfw_aligned}
 PAIRS10=$RUNS/lfw_fold10_pairs.txt
-[ -x build/lqface ] || scripts/build.sh
+BIN=${BIN:-build/lqface}
+[ -x "$BIN" ] || scripts/build.sh
 mkdir -p "$RUNS"
 
 # 1. aligned 112x112 training crops (YuNet + the ArcFace template), one folder per identity
 if [ ! -d "$ALIGNED" ]; then
   rm -rf "$ALIGNED.flat"
-  build/lqface align "$LFW/lfw-deepfunneled" -o "$ALIGNED.flat"
+  "$BIN" align "$LFW/lfw-deepfunneled" -o "$ALIGNED.flat"
   mkdir -p "$ALIGNED"
   for f in "$ALIGNED.flat"/*.png; do b=$(basename "$f"); d=${b%_*.png}; mkdir -p "$ALIGNED/$d"; mv "$f" "$ALIGNED/$d/"; done
   rmdir "$ALIGNED.flat"
@@ -46,9 +52,11 @@ recipe_args() {
   case $1 in
     a_arcface)        echo "--head arcface --augment none" ;;
     b_arcface_lq)     echo "--head arcface --augment adaface" ;;
-    c_adaface_lq)     echo "--head adaface --m 0.4 --h 0.333 --augment adaface" ;;
-    d_adaface_lq_aro) echo "--head adaface --m 0.4 --h 0.333 --augment adaface --aroface 1 --aro_preset reference" ;;
+    c_adaface_lq)     echo "--head adaface --m 0.4 --h 0.333 --quality_ema_init 1 --augment adaface" ;;
+    d_adaface_lq_aro) echo "--head adaface --m 0.4 --h 0.333 --quality_ema_init 1 --augment adaface --aroface 1 --aro_preset reference" ;;
     e_qgface)         echo "--config configs/lfw_finetune_qgface.conf" ;;
+    f_adaface_lap_lq) echo "--head adaface --m 0.4 --h 0.333 --quality laplacian --quality_ema_init 1 --augment adaface" ;;
+    g_adaface_lq_arofix) echo "--head adaface --m 0.4 --h 0.333 --quality_ema_init 1 --augment adaface --aroface 1 --aro_preset fixed --aro_k 2" ;;
     *) echo "unknown recipe $1" >&2; return 2 ;;
   esac
 }
@@ -56,20 +64,21 @@ EVAL=(--pairs "$PAIRS10" --root "$LFW/lfw-deepfunneled" --resolution 112,28,14
       --fae 1,2,3,4 --fae-resolution 112,28,14)
 
 RECIPES=("$@")
-[ ${#RECIPES[@]} -gt 0 ] || RECIPES=(a_arcface b_arcface_lq c_adaface_lq d_adaface_lq_aro e_qgface)
+[ ${#RECIPES[@]} -gt 0 ] || RECIPES=(a_arcface b_arcface_lq c_adaface_lq d_adaface_lq_aro e_qgface f_adaface_lap_lq
+                                     g_adaface_lq_arofix)
 if [ ! -f "$RUNS/shipped.json" ]; then
-  OMP_NUM_THREADS=$THREADS build/lqface eval verify "${EVAL[@]}" --title "shipped" --json "$RUNS/shipped.json" >"$RUNS/shipped.eval.txt"
+  OMP_NUM_THREADS=$THREADS "$BIN" eval verify "${EVAL[@]}" --title "shipped" --json "$RUNS/shipped.json" >"$RUNS/shipped.eval.txt"
 fi
 for r in "${RECIPES[@]}"; do
   args=$(recipe_args "$r")
   rm -rf "${RUNS:?}/$r"
-  echo "== $r: lqface train ${BASE[*]} $args --ckpt_dir $RUNS/$r"
+  echo "== $r: $BIN train ${BASE[*]} $args --ckpt_dir $RUNS/$r"
   # shellcheck disable=SC2086
-  /usr/bin/time -v build/lqface train "${BASE[@]}" $args --ckpt_dir "$RUNS/$r" >"$RUNS/$r.train.txt" 2>"$RUNS/$r.time.txt" ||
+  /usr/bin/time -v "$BIN" train "${BASE[@]}" $args --ckpt_dir "$RUNS/$r" >"$RUNS/$r.train.txt" 2>"$RUNS/$r.time.txt" ||
     { cat "$RUNS/$r.train.txt" "$RUNS/$r.time.txt"; exit 1; }
   tail -4 "$RUNS/$r.train.txt"
   ck=$(ls "$RUNS/$r"/ckpt_step*.safetensors | tail -1)
-  OMP_NUM_THREADS=$THREADS build/lqface eval verify "${EVAL[@]}" -m "$ck" --title "$r" --json "$RUNS/$r.json" >"$RUNS/$r.eval.txt"
+  OMP_NUM_THREADS=$THREADS "$BIN" eval verify "${EVAL[@]}" -m "$ck" --title "$r" --json "$RUNS/$r.json" >"$RUNS/$r.eval.txt"
   grep -E "^(clean|[0-9]+ px) " "$RUNS/$r.eval.txt" | head -4
 done
 /usr/bin/python3 tools/lq_experiment_report.py "$RUNS" "$OUT"

@@ -21,8 +21,10 @@ RECIPES = [
     ("c_adaface_lq", "(c) AdaFace + LQ aug"),
     ("d_adaface_lq_aro", "(d) AdaFace + LQ aug + ARoFace"),
     ("e_qgface", "(e) QGFace-style"),
+    ("f_adaface_lap_lq", "(f) AdaFace, Laplacian quality + LQ aug"),
+    ("g_adaface_lq_arofix", "(g) AdaFace + LQ aug + ARoFace fixed k 2"),
 ]
-COLOURS = ["#777777", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+COLOURS = ["#777777", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 
 def load(runs):
@@ -84,9 +86,9 @@ def markdown(rows):
     return "\n".join(lines) + "\n"
 
 
-def svg_plot(title, xs, xlabels, series, ylo, yhi, w=360, h=240):
+def svg_plot(title, xs, xlabels, xname, series, ylo, yhi, w=360, h=250):
     """series: [(label, colour, [y or None per x])]"""
-    ml, mr, mt, mb = 44, 10, 24, 34
+    ml, mr, mt, mb = 44, 22, 24, 44
     pw, ph = w - ml - mr, h - mt - mb
 
     def X(i):
@@ -96,11 +98,12 @@ def svg_plot(title, xs, xlabels, series, ylo, yhi, w=360, h=240):
         return mt + ph * (1 - (v - ylo) / (yhi - ylo))
     s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">' % (w, h),
          '<text x="%d" y="15" font-weight="bold">%s</text>' % (ml, html.escape(title))]
-    steps = 5
-    for k in range(steps + 1):
-        v = ylo + (yhi - ylo) * k / steps
+    step = next(d for d in (0.5, 1, 2, 5, 10, 20) if (yhi - ylo) / d <= 6)
+    v = step * int(ylo / step + 0.999)
+    while v <= yhi + 1e-9:
         s.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>' % (ml, ml + pw, Y(v), Y(v)))
-        s.append('<text x="%d" y="%.1f" text-anchor="end">%.0f</text>' % (ml - 4, Y(v) + 4, v))
+        s.append('<text x="%d" y="%.1f" text-anchor="end">%g</text>' % (ml - 4, Y(v) + 4, v))
+        v += step
     for i, xl in enumerate(xlabels):
         s.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (X(i), mt + ph + 14, html.escape(xl)))
     for label, colour, ys in series:
@@ -111,7 +114,7 @@ def svg_plot(title, xs, xlabels, series, ylo, yhi, w=360, h=240):
         for p in pts:
             s.append('<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s"><title>%s</title></circle>' % (p[0], p[1], colour,
                                                                                                 html.escape(label)))
-    s.append('<text x="%d" y="%d">accuracy %%</text>' % (2, mt - 6))
+    s.append('<text x="%d" y="%d" text-anchor="end">accuracy %% / %s</text>' % (w - mr, h - 4, html.escape(xname)))
     s.append("</svg>")
     return "\n".join(s)
 
@@ -130,7 +133,7 @@ def page(rows, md):
     allv = [acc(c, r, f) for _, _, c, _, _ in rows for r in (112, 28, 14) for f in range(5)]
     allv = [v for v in allv if v is not None]
     lo = max(0.0, 5 * int(min(allv) / 5)) if allv else 50
-    plots = [svg_plot("accuracy vs resolution (fold 10)", [112, 28, 14], ["112", "28", "14 px"],
+    plots = [svg_plot("accuracy vs resolution (fold 10)", [112, 28, 14], ["112", "28", "14"], "face size (px)",
                       [(l, colour[k], [acc(c, r, 0) for r in (112, 28, 14)]) for k, l, c, _, _ in rows], lo, 100)]
     for res in (112, 28, 14):
         ylo = [acc(c, res, f) for _, _, c, _, _ in rows for f in range(5)]
@@ -138,7 +141,7 @@ def page(rows, md):
         ylo = max(0.0, 2 * int(min(ylo) / 2) - 2) if ylo else 50
         yhi = [acc(c, res, f) for _, _, c, _, _ in rows for f in range(5)]
         yhi = min(100.0, 2 * int(max(yhi) / 2) + 2) if yhi else 100
-        plots.append(svg_plot("%d px: accuracy vs FAE level" % res, list(range(5)), ["0", "1", "2", "3", "4"],
+        plots.append(svg_plot("%d px: accuracy vs FAE level" % res, list(range(5)), ["0", "1", "2", "3", "4"], "FAE level",
                               [(l, colour[k], [acc(c, res, f) for f in range(5)]) for k, l, c, _, _ in rows], ylo, yhi))
     trs = []
     for label, cells, lq, tr in table_rows(rows):
@@ -147,7 +150,7 @@ def page(rows, md):
     th = "".join("<th>%s</th>" % html.escape(c) for c, _, _ in COLUMNS)
     return """<!DOCTYPE html><html><head><meta charset="utf-8"><title>lqface: low-quality training recipes on LFW fold 10</title>
 <style>body{font-family:sans-serif;margin:24px;max-width:1200px} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 7px;text-align:right} td:first-child{text-align:left} .plots svg{margin:6px;border:1px solid #eee}</style>
-</head><body><h2>MobileFaceNet fine-tuned on LFW folds 1-9 under five recipes, tested on fold 10</h2>
+</head><body><h2>MobileFaceNet fine-tuned on LFW folds 1-9 under each recipe, tested on fold 10</h2>
 <p>10-fold verification accuracy (%%) on fold 10's 600 pairs (identities disjoint from training), YuNet-aligned,
 flip fusion. FAE level L: rotation &plusmn;3L&deg;, scale 1&plusmn;0.03L, shift &plusmn;1.5L px in the 112 frame.
 Equal budgets: 2 epochs (314 steps of 64), same seed, optimiser and schedule. Produced by
