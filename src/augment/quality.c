@@ -5,6 +5,7 @@
  * pass over the image and O(w) memory.
  */
 #include "augment/quality.h"
+#include "augment/degrade.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,8 +34,6 @@ static void lum_row(const lum_src *s, int i, float *out) {
     }
 }
 
-static inline int reflect101(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i); }
-
 static double laplacian_quality(lum_src *s, int h, lqf_channel_order order) {
     const int w = s->w;
     if (w < 2 || h < 2) return 0.0;
@@ -42,23 +41,27 @@ static double laplacian_quality(lum_src *s, int h, lqf_channel_order order) {
     s->wg = 0.587f;
     s->wb = order == LQF_BGR ? 0.299f : 0.114f;
     float *buf = malloc(3 * (size_t)w * sizeof(float));
-    if (!buf) return NAN;
+    int *xi = lqf_reflect101_table(w, 1), *yi = lqf_reflect101_table(h, 1); /* index p -> tab[p + 1] */
+    if (!buf || !xi || !yi) {
+        free(buf), free(xi), free(yi);
+        return NAN;
+    }
     float *up = buf, *mid = buf + w, *dn = buf + 2 * w;
-    lum_row(s, reflect101(-1, h), up);
+    lum_row(s, yi[0], up);
     lum_row(s, 0, mid);
     double e = 0;
     for (int i = 0; i < h; i++) {
-        lum_row(s, reflect101(i + 1, h), dn);
+        lum_row(s, yi[i + 2], dn);
         double re = 0;
         for (int j = 0; j < w; j++) {
-            float l = up[j] + dn[j] + mid[reflect101(j - 1, w)] + mid[reflect101(j + 1, w)] - 4.0f * mid[j];
+            float l = up[j] + dn[j] + mid[xi[j]] + mid[xi[j + 2]] - 4.0f * mid[j];
             re += (double)l * l;
         }
         e += re;
         float *t = up;
         up = mid, mid = dn, dn = t;
     }
-    free(buf);
+    free(buf), free(xi), free(yi);
     return log1p(e / ((double)w * h));
 }
 
