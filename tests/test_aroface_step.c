@@ -10,8 +10,8 @@
  * pieces lqf_aro_augment is made of: lqf_aro_search (given p0 and a config carrying the
  * etas), lqf_aro_mix_select (given perms), lqf_aro_mix_gather. The network is built by
  * lqf_train_open from the same settings a training run uses, and the search's loss
- * gradient comes from a callback that does exactly what run.c's aro_grad does (trainer
- * forward in training mode with input gradients on, head forward_backward, trainer
+ * gradient is the trainer's own lqf_train_input_grad, which run.c's ARoFace callback calls
+ * (trainer forward in training mode with input gradients on, head forward_backward, trainer
  * backward, dL/dwarped read from the input's gradient, no parameter update).
  *
  * BatchNorm during the search: lqface's trainer normalises with the batch statistics and
@@ -75,13 +75,11 @@ static int is_stat(const char *name) {
 }
 
 /* ------------------------------------------------------------------ the loss gradient */
-/* What run.c's aro_grad does, on a trainer and head of the test's own; also keeps each
- * step's loss and dL/dwarped so that the test can replay the parameter gradients. */
+/* The trainer's own input gradient (lqf_train_input_grad, what run.c's ARoFace callback
+ * calls); also keeps each step's loss and dL/dwarped so that the test can replay the
+ * parameter gradients. */
 typedef struct {
-    lqf_trainer *tr;
-    lqf_head *head;
-    const float *W;
-    int in_t, out_t;
+    lqf_train *t;
     const int *labels;
     int calls;
     double loss[MAXK];
@@ -90,22 +88,11 @@ typedef struct {
 
 static lqf_status grad_fn(void *ctx, int n, const float *warped, float *dwarped) {
     grad_ctx *g = ctx;
-    size_t nx = (size_t)n * IMG;
-    memcpy(lqf_trainer_buffer(g->tr, g->in_t), warped, nx * sizeof(float));
-    lqf_trainer_set_input_grad(g->tr, 1);
-    lqf_status st = lqf_trainer_forward(g->tr);
-    lqf_head_result hr;
-    if (!st)
-        st = lqf_head_forward_backward(g->head, n, lqf_trainer_buffer(g->tr, g->out_t), g->W, NULL,
-                                       (const int32_t *)g->labels, &hr, lqf_trainer_grad(g->tr, g->out_t), NULL,
-                                       NULL, NULL);
-    if (!st) st = lqf_trainer_backward(g->tr);
-    if (!st) memcpy(dwarped, lqf_trainer_grad(g->tr, g->in_t), nx * sizeof(float));
-    lqf_trainer_set_input_grad(g->tr, 0);
-    lqf_trainer_zero_grad(g->tr);
+    double loss = 0;
+    lqf_status st = lqf_train_input_grad(g->t, warped, g->labels, n, dwarped, &loss);
     if (!st && g->calls < MAXK) {
-        g->loss[g->calls] = hr.loss;
-        memcpy(g->dwarped[g->calls], dwarped, nx * sizeof(float));
+        g->loss[g->calls] = loss;
+        memcpy(g->dwarped[g->calls], dwarped, (size_t)n * IMG * sizeof(float));
     }
     g->calls++;
     return st;
@@ -152,11 +139,7 @@ static void run_case(lqf_train *t, const dump_list *L, int ci, const float *d, s
     CHECK(cfg.warp == (fixed ? LQF_ARO_WARP_CORRECTED : LQF_ARO_WARP_REFERENCE));
     CHECK(cfg.fixed_clip == fixed);
 
-    lqf_trainer *tr = NULL;
-    CHECK(lqf_trainer_create(g, B, &tr) == LQF_OK);
-    if (!tr) return;
-    lqf_trainer_set_training(tr, 1); /* as lqf_train_step before the augmentation */
-    grad_ctx gc = {tr, lqf_train_head(t), lqf_train_head_kernel(t), g->inputs[0], g->outputs[0], labels, 0, {0}, {0}};
+    grad_ctx gc = {t, labels, 0, {0}, {0}};
     for (int i = 0; i < MAXK; i++) gc.dwarped[i] = malloc(B * IMG * sizeof(float));
     lqf_aro_warp_shape ws = {B, S, S, 3, cfg.warp};
     float *scratch = malloc(lqf_aro_search_scratch(&ws) * sizeof(float));
@@ -260,7 +243,6 @@ static void run_case(lqf_train *t, const dump_list *L, int ci, const float *d, s
     free(scratch);
     free(warped);
     free(mixed);
-    lqf_trainer_free(tr);
 }
 
 int main(void) {

@@ -744,23 +744,30 @@ static lqf_status head_nan(lqf_train *t) {
 }
 
 /* ARoFace's loss gradient w.r.t. the warped batch: forward, head, backward; no update. */
-static lqf_status aro_grad(void *ctx, int n, const float *warped, float *dwarped) {
-    lqf_train *t = ctx;
+lqf_status lqf_train_input_grad(lqf_train *t, const float *x, const int *labels, int n, float *dx, double *loss) {
+    if (n != t->B) return lqf_fail(LQF_ERR_ARG, "train: input gradient of %d images, the trainer holds %d", n, t->B);
     size_t nx = (size_t)n * t->S * t->S * 3;
-    memcpy(lqf_trainer_buffer(t->tr, t->in_t), warped, nx * sizeof(float));
+    memcpy(lqf_trainer_buffer(t->tr, t->in_t), x, nx * sizeof(float));
     lqf_trainer_set_input_grad(t->tr, 1);
     lqf_status st = lqf_trainer_forward(t->tr);
     lqf_head_result hr;
     if (!st)
         st = lqf_head_forward_backward(t->head, n, lqf_trainer_buffer(t->tr, t->out_t), t->W, NULL,
-                                       (const int32_t *)t->aro_cur_labels, &hr, lqf_trainer_grad(t->tr, t->out_t),
-                                       NULL, NULL, NULL);
+                                       (const int32_t *)labels, &hr, lqf_trainer_grad(t->tr, t->out_t), NULL, NULL,
+                                       NULL);
     if (st == LQF_ERR_NUMERIC) st = head_nan(t);
     if (!st) st = lqf_trainer_backward(t->tr);
-    if (!st) memcpy(dwarped, lqf_trainer_grad(t->tr, t->in_t), nx * sizeof(float));
+    if (!st) memcpy(dx, lqf_trainer_grad(t->tr, t->in_t), nx * sizeof(float));
+    if (!st && loss) *loss = hr.loss;
     lqf_trainer_set_input_grad(t->tr, 0);
     lqf_trainer_zero_grad(t->tr);
     return st;
+}
+
+/* lqf_aro_grad_fn: the training loss's gradient at the warped batch, labels of the step */
+static lqf_status aro_grad(void *ctx, int n, const float *warped, float *dwarped) {
+    lqf_train *t = ctx;
+    return lqf_train_input_grad(t, warped, t->aro_cur_labels, n, dwarped, NULL);
 }
 
 lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n, lqf_head_result *res) {

@@ -163,6 +163,12 @@ lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n
  * res->ce the classifier's cross-entropy. x_hq = NULL: lqf_train_step. */
 lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq, const int *labels, int n,
                                 lqf_head_result *res);
+/* dL/dx of the training loss at normalised NHWC images x (n = batch, S, S, 3) with labels (n):
+ * training-mode forward (BatchNorm batch statistics; running statistics updated, as the
+ * reference ARoFace search does), head forward_backward (head state updated), backward; no
+ * parameter changes and the parameter gradients are left zero. ARoFace's inner loop calls
+ * this for every ascent step. loss (may be NULL) receives the head's loss. */
+lqf_status lqf_train_input_grad(lqf_train *t, const float *x, const int *labels, int n, float *dx, double *loss);
 /* Save a checkpoint of the current state to path. */
 lqf_status lqf_train_save(lqf_train *t, const char *path);
 /* Embeddings (n x emb, raw, eval mode) of normalised NHWC images x (n, S, S, 3). */
