@@ -103,6 +103,9 @@ LQF_API lqf_status lqf_align_face(const lqf_image *src, const float landmarks[10
 typedef struct lqf_net lqf_net;
 
 LQF_API lqf_status lqf_net_load_onnx(const char *path, lqf_net **out);
+/* An ONNX file, or an lqface training checkpoint (*.safetensors: the network rebuilt from the
+ * config in its metadata, in eval mode). */
+LQF_API lqf_status lqf_net_load(const char *path, lqf_net **out);
 LQF_API void lqf_net_free(lqf_net *net);
 LQF_API int lqf_net_num_inputs(const lqf_net *net);
 LQF_API int lqf_net_num_outputs(const lqf_net *net);

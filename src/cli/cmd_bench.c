@@ -53,7 +53,7 @@ int cmd_bench(int argc, char **argv) {
     if (!strcmp(what, "embed")) {
         if (!model) model = cli_model_path(CLI_DEFAULT_EMBEDDER);
         lqf_net *net;
-        lqf_status st = lqf_net_load_onnx(model, &net);
+        lqf_status st = lqf_net_load(model, &net);
         if (st) {
             cli_error("bench", st);
             return 1;

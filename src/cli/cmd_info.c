@@ -1,5 +1,5 @@
 /*
- * cmd_info.c — `lqface info MODEL.onnx`: operators, parameters, multiply-adds and the
+ * cmd_info.c — `lqface info MODEL.onnx|CKPT.safetensors`: operators, parameters, multiply-adds and the
  * input/output shapes of a network, human-readable or as one JSON object (--json).
  */
 #include "cli.h"
@@ -11,7 +11,7 @@ int cmd_info(int argc, char **argv) {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: lqface info MODEL.onnx [--json]\n");
+            printf("usage: lqface info MODEL.onnx|CKPT.safetensors [--json]\n");
             return 0;
         }
         if (!strcmp(argv[i], "--json")) json = 1;
@@ -25,7 +25,7 @@ int cmd_info(int argc, char **argv) {
         return 2;
     }
     lqf_net *net;
-    lqf_status st = lqf_net_load_onnx(path, &net);
+    lqf_status st = lqf_net_load(path, &net);
     if (st) {
         cli_error("info", st);
         return 1;

@@ -40,9 +40,8 @@ lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contrac
     if (contract) c = *contract; else contract_default(&c);
     if (c.width <= 0 || c.height <= 0) return lqf_fail(LQF_ERR_ARG, "%s: bad input contract size", path);
     lqf_net *net = NULL;
-    size_t pl = strlen(path);
     lqf_status st;
-    if (pl > 12 && !strcmp(path + pl - 12, ".safetensors")) {
+    if (lqf_model_is_checkpoint(path)) {
         lqf_ckpt_info info;
         st = lqf_model_load_checkpoint(path, &net, &info);
         if (st) return st;

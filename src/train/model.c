@@ -160,3 +160,15 @@ lqf_status lqf_model_load_checkpoint(const char *path, lqf_net **out, lqf_ckpt_i
     if (info) *info = in;
     return lqf_net_from_graph(g, 1, out);
 }
+
+int lqf_model_is_checkpoint(const char *path) {
+    size_t n = path ? strlen(path) : 0;
+    return n > 12 && !strcmp(path + n - 12, ".safetensors");
+}
+
+lqf_status lqf_net_load(const char *path, lqf_net **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_net_load: out is NULL");
+    *out = NULL;
+    if (!path) return lqf_fail(LQF_ERR_ARG, "lqf_net_load: path is NULL");
+    return lqf_model_is_checkpoint(path) ? lqf_model_load_checkpoint(path, out, NULL) : lqf_net_load_onnx(path, out);
+}

@@ -36,5 +36,7 @@ lqf_status lqf_model_ckpt_get(const lqf_ckpt *ck, const lqf_graph *g, float *buf
  * checkpoint, no config in it, its ONNX base network missing, a tensor missing or of
  * another shape. */
 lqf_status lqf_model_load_checkpoint(const char *path, lqf_net **out, lqf_ckpt_info *info);
+/* Does the path name a checkpoint (*.safetensors)? lqf_net_load (lqface.h) dispatches on it. */
+int lqf_model_is_checkpoint(const char *path);
 
 #endif
