@@ -7,7 +7,7 @@
 #     file's) gives, through its checkpoint, the same embeddings as the ONNX file (max abs
 #     difference <= 1e-6) on 6 LFW photos (detected and aligned by YuNet), and the same
 #     verification result on 20 LFW pairs.
-#  2. A missing checkpoint and a checkpoint whose ONNX base network is gone are refused
+#  2. `lqface info` reads a checkpoint. A missing checkpoint and a checkpoint whose ONNX base network is gone are refused
 #     naming the file.
 set -u
 BIN=${LQFACE_BIN:?}
@@ -49,6 +49,10 @@ b=$(sed 's/.*"verification"//' "$TMP/ckpt.json")
 echo "     ONNX $(echo "$a" | grep -o '"accuracy_mean":[^,]*'), checkpoint $(echo "$b" | grep -o '"accuracy_mean":[^,]*')"
 [[ "$a" == *accuracy_mean* ]] && [ "$a" = "$b" ]
 check "same verification results (accuracy, folds, thresholds, ROC)" $?
+
+out=$("$BIN" info "$CK" 2>&1)
+[[ "$out" == *"parameters:     1190336"* && "$out" == *"[Nx512]"* ]]
+check "lqface info reads the checkpoint (1,190,336 parameters, 512-d output)" $?
 
 out=$("$BIN" embed "$LFW/$(head -1 "$TMP/train.lst" | cut -f1)" -m "$TMP/none.safetensors" 2>&1)
 [ $? -ne 0 ] && [[ "$out" == *"none.safetensors"* ]]
