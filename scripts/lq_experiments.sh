@@ -17,7 +17,8 @@
 #
 #   scripts/lq_experiments.sh [RECIPE...]     (default: all; ~1 h on 2 cores)
 # Environment: LQFACE_SHARED (../shared), THREADS (2), RUNS (runs/lq), OUT (docs/results),
-# BIN (build/lqface), ALIGNED (/tmp/lfw_aligned: made on first use, ~6 min).
+# BIN (build/lqface), ALIGNED (/tmp/lfw_aligned: made on first use, ~6 min), EVAL_ONLY=1
+# (re-evaluate the recipes' existing checkpoints, no training).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LQFACE_SHARED="${LQFACE_SHARED:-$(cd .. && pwd)/shared}"
@@ -66,19 +67,25 @@ EVAL=(--pairs "$PAIRS10" --root "$LFW/lfw-deepfunneled" --resolution 112,28,14
 RECIPES=("$@")
 [ ${#RECIPES[@]} -gt 0 ] || RECIPES=(a_arcface b_arcface_lq c_adaface_lq d_adaface_lq_aro e_qgface f_adaface_lap_lq
                                      g_adaface_lq_arofix)
-if [ ! -f "$RUNS/shipped.json" ]; then
-  OMP_NUM_THREADS=$THREADS "$BIN" eval verify "${EVAL[@]}" --title "shipped" --json "$RUNS/shipped.json" >"$RUNS/shipped.eval.txt"
-fi
+evaluate() { # evaluate NAME [-m CHECKPOINT]: table, JSON and per-pair distances (for the paired comparison)
+  local r=$1; shift
+  rm -rf "$RUNS/$r.scores"; mkdir -p "$RUNS/$r.scores"
+  OMP_NUM_THREADS=$THREADS "$BIN" eval verify "${EVAL[@]}" "$@" --title "$r" --json "$RUNS/$r.json" \
+    --scores "$RUNS/$r.scores" >"$RUNS/$r.eval.txt"
+}
+[ -d "$RUNS/shipped.scores" ] || evaluate shipped
 for r in "${RECIPES[@]}"; do
   args=$(recipe_args "$r")
-  rm -rf "${RUNS:?}/$r"
-  echo "== $r: $BIN train ${BASE[*]} $args --ckpt_dir $RUNS/$r"
-  # shellcheck disable=SC2086
-  /usr/bin/time -v "$BIN" train "${BASE[@]}" $args --ckpt_dir "$RUNS/$r" >"$RUNS/$r.train.txt" 2>"$RUNS/$r.time.txt" ||
-    { cat "$RUNS/$r.train.txt" "$RUNS/$r.time.txt"; exit 1; }
-  tail -4 "$RUNS/$r.train.txt"
+  if [ "${EVAL_ONLY:-0}" != 1 ]; then
+    rm -rf "${RUNS:?}/$r"
+    echo "== $r: $BIN train ${BASE[*]} $args --ckpt_dir $RUNS/$r"
+    # shellcheck disable=SC2086
+    /usr/bin/time -v "$BIN" train "${BASE[@]}" $args --ckpt_dir "$RUNS/$r" >"$RUNS/$r.train.txt" 2>"$RUNS/$r.time.txt" ||
+      { cat "$RUNS/$r.train.txt" "$RUNS/$r.time.txt"; exit 1; }
+    tail -4 "$RUNS/$r.train.txt"
+  fi
   ck=$(ls "$RUNS/$r"/ckpt_step*.safetensors | tail -1)
-  OMP_NUM_THREADS=$THREADS "$BIN" eval verify "${EVAL[@]}" -m "$ck" --title "$r" --json "$RUNS/$r.json" >"$RUNS/$r.eval.txt"
+  evaluate "$r" -m "$ck"
   grep -E "^(clean|[0-9]+ px) " "$RUNS/$r.eval.txt" | head -4
 done
 /usr/bin/python3 tools/lq_experiment_report.py "$RUNS" "$OUT"

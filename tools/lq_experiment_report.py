@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """lq_experiment_report.py — the table and plots of scripts/lq_experiments.sh.
 
-Reads RUNS/shipped.json and RUNS/<recipe>.json (`lqface eval verify --json` on LFW fold 10)
-and RUNS/<recipe>/train_log.jsonl (the training summary), writes OUT/lq_experiments.md (the
-table) and OUT/lq_experiments.html (the table plus inline-SVG plots: accuracy against
-resolution, and against the face-alignment-error level at 112, 28 and 14 px). Standard
-library only.
+Reads RUNS/shipped.json and RUNS/<recipe>.json (`lqface eval verify --json` on LFW fold 10),
+RUNS/<recipe>.scores/ (its per-pair distances, `--scores`) and RUNS/<recipe>/train_log.jsonl
+(the training summary), writes OUT/lq_experiments.md (the tables) and OUT/lq_experiments.html
+(the tables plus inline-SVG plots: accuracy against resolution, and against the face-
+alignment-error level at 112, 28 and 14 px). Standard library only.
+
+Paired comparison: the 10-fold protocol decides every pair with the threshold chosen on the
+other nine folds (fold k = pairs 60k..60k+59; "same" when the squared distance is below the
+fold's threshold from the JSON). Each pair's correctness is rebuilt from the distances and
+checked against the JSON's per-fold accuracies; two recipes are then compared pair by pair
+on the same condition: pairs the second gets right and the first wrong (+), the reverse
+(-), and McNemar's exact two-sided p (binomial on the discordant pairs).
 
 usage: lq_experiment_report.py RUNS OUT
 """
 import html
 import json
+import math
 import os
 import sys
 
@@ -45,6 +53,84 @@ def load(runs):
                     summ = json.loads(line)
         rows.append((key, label, cond, summ, ev))
     return rows
+
+
+def correctness(runs, key, cond):
+    """{(res, fae): [0/1 per pair]} from the per-pair distances and the fold thresholds."""
+    out = {}
+    sdir = os.path.join(runs, key + ".scores")
+    if not os.path.isdir(sdir):
+        return None
+    for (res, fae), v in cond.items():
+        name = v["condition"].replace(" ", "_").replace("/", "_")[:63]
+        path = os.path.join(sdir, name + ".tsv")
+        if not os.path.exists(path) or v.get("skipped"):
+            return None
+        rows = [line.split("\t") for line in open(path) if line.strip()]
+        n = len(rows)
+        nf = len(v["fold_threshold"])
+        per = n // nf
+        ok = []
+        for i, (d, same) in enumerate(rows):
+            thr = v["fold_threshold"][min(i // per, nf - 1)]
+            ok.append(int((float(d) < thr) == (same.strip() == "1")))
+        for k in range(nf):
+            a = sum(ok[k * per:(k + 1) * per]) / per
+            if abs(a - v["fold_accuracy"][k]) > 1e-9:
+                raise SystemExit("%s %s fold %d: rebuilt accuracy %.4f, JSON %.4f" % (key, v["condition"], k, a,
+                                                                                    v["fold_accuracy"][k]))
+        out[(res, fae)] = ok
+    return out
+
+
+def mcnemar(b, c):
+    """exact two-sided p of b vs c discordant pairs"""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
+    return min(1.0, 2 * tail)
+
+
+PAIRS = [("a_arcface", "b_arcface_lq", "LQ augmentation (ArcFace)"),
+         ("b_arcface_lq", "c_adaface_lq", "AdaFace head instead of ArcFace"),
+         ("c_adaface_lq", "d_adaface_lq_aro", "ARoFace, reference preset"),
+         ("c_adaface_lq", "g_adaface_lq_arofix", "ARoFace, fixed preset k 2"),
+         ("c_adaface_lq", "e_qgface", "QGFace-style vs AdaFace + LQ aug"),
+         ("c_adaface_lq", "f_adaface_lap_lq", "Laplacian quality vs feature norm"),
+         ("shipped", "a_arcface", "fine-tuning (ArcFace) vs as shipped")]
+GROUPS = [("112 px", [(112, 0)]), ("28 px", [(28, 0)]), ("14 px", [(14, 0)]),
+          ("FAE 1-4 at 112", [(112, f) for f in range(1, 5)]),
+          ("FAE 1-4 at 28", [(28, f) for f in range(1, 5)]),
+          ("FAE 1-4 at 14", [(14, f) for f in range(1, 5)])]
+
+
+def paired(runs, rows):
+    ok = {}
+    for key, _label, cond, _s, _e in rows:
+        ok[key] = correctness(runs, key, cond)
+    out = []
+    for a, b, what in PAIRS:
+        if not ok.get(a) or not ok.get(b):
+            continue
+        cells = []
+        for _g, conds in GROUPS:
+            plus = minus = 0
+            ps = []
+            for cnd in conds:
+                x, y = ok[a].get(cnd), ok[b].get(cnd)
+                if x is None or y is None:
+                    continue
+                p_ = sum(1 for u, v in zip(x, y) if v and not u)
+                m_ = sum(1 for u, v in zip(x, y) if u and not v)
+                plus += p_
+                minus += m_
+                ps.append(mcnemar(p_, m_))
+            cells.append("+%d / -%d (p %s)" % (plus, minus, "%.2f" % min(ps) if len(ps) == 1 else
+                                                "min %.2f" % min(ps)) if ps else "")
+        out.append((what, a, b, cells))
+    return out
 
 
 def acc(cond, res, fae):
@@ -119,6 +205,18 @@ def svg_plot(title, xs, xlabels, xname, series, ylo, yhi, w=360, h=250):
     return "\n".join(s)
 
 
+def paired_html(pr):
+    if not pr:
+        return ""
+    th = "".join("<th>%s</th>" % html.escape(g) for g, _ in GROUPS)
+    trs = "".join("<tr><td>%s</td><td>%s &rarr; %s</td>%s</tr>" % (html.escape(w), a, b, "".join(
+        "<td>%s</td>" % html.escape(c) for c in cells)) for w, a, b, cells in pr)
+    return ("<h3>Paired comparison on the same 600 pairs</h3><p>Pairs the second recipe gets right and the first "
+            "wrong (+) and the reverse (&minus;), each pair decided with its fold's threshold as the 10-fold protocol "
+            "does; McNemar's exact two-sided p (the smallest over a group's conditions).</p>"
+            "<table><tr><th>change</th><th>recipes</th>%s</tr>%s</table>" % (th, trs))
+
+
 def legend(rows):
     items = []
     for i, (key, label, *_r) in enumerate(rows):
@@ -128,7 +226,7 @@ def legend(rows):
     return "<p>" + "".join(items) + "</p>"
 
 
-def page(rows, md):
+def page(rows, pr):
     colour = {k: COLOURS[i] for i, (k, _) in enumerate(RECIPES)}
     allv = [acc(c, r, f) for _, _, c, _, _ in rows for r in (112, 28, 14) for f in range(5)]
     allv = [v for v in allv if v is not None]
@@ -156,8 +254,20 @@ flip fusion. FAE level L: rotation &plusmn;3L&deg;, scale 1&plusmn;0.03L, shift 
 Equal budgets: 2 epochs (314 steps of 64), same seed, optimiser and schedule. Produced by
 <code>scripts/lq_experiments.sh</code>.</p>
 <table><tr><th>recipe</th>%s<th>mean 28+14 px, FAE 0-4</th><th>training</th></tr>%s</table>
-%s<div class="plots">%s</div></body></html>
-""" % (th, "\n".join(trs), legend(rows), "\n".join(plots))
+%s<div class="plots">%s</div>%s</body></html>
+""" % (th, "\n".join(trs), legend(rows), "\n".join(plots), paired_html(pr))
+
+
+def paired_markdown(pr):
+    if not pr:
+        return ""
+    lines = ["", "Paired comparison on the same 600 pairs (second recipe vs first: pairs it gets right",
+             "that the first gets wrong / the reverse; McNemar exact p, the smallest over a group's conditions):", "",
+             "| change | first -> second | " + " | ".join(g for g, _ in GROUPS) + " |",
+             "|" + "---|" * (len(GROUPS) + 2)]
+    for what, a, b, cells in pr:
+        lines.append("| %s | %s -> %s | %s |" % (what, a, b, " | ".join(cells)))
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -168,9 +278,10 @@ def main():
     if not rows:
         sys.exit("no results in %s" % runs)
     os.makedirs(out, exist_ok=True)
-    md = markdown(rows)
+    pr = paired(runs, rows)
+    md = markdown(rows) + paired_markdown(pr)
     open(os.path.join(out, "lq_experiments.md"), "w").write(md)
-    open(os.path.join(out, "lq_experiments.html"), "w").write(page(rows, md))
+    open(os.path.join(out, "lq_experiments.html"), "w").write(page(rows, pr))
     # the evaluation JSONs themselves, for anyone re-plotting
     merged = {key: {"label": label, "training": summ, "evaluation": ev} for key, label, _c, summ, ev in rows}
     json.dump(merged, open(os.path.join(out, "lq_experiments.json"), "w"), indent=1)
