@@ -51,6 +51,11 @@ def load(runs):
             for line in open(lp):
                 if '"event":"summary"' in line:
                     summ = json.loads(line)
+        tp = os.path.join(runs, key + ".time.txt")  # /usr/bin/time -v of the training run
+        if summ is not None and os.path.exists(tp):
+            for line in open(tp):
+                if "Maximum resident set size" in line:
+                    summ["rss_gb"] = int(line.split(":")[1]) / 1024.0 ** 2
         rows.append((key, label, cond, summ, ev))
     return rows
 
@@ -157,6 +162,8 @@ def table_rows(rows):
         if summ:
             tr = "%d steps, %.0f s, %.1f img/s, loss %.2f -> %.2f" % (
                 summ["steps"], summ["seconds"], summ["img_per_s"], summ["first_epoch_loss"], summ["last_epoch_loss"])
+            if "rss_gb" in summ:
+                tr += ", peak RSS %.1f GB" % summ["rss_gb"]
         else:
             tr = "-"
         out.append((label, cells, lq, tr))
