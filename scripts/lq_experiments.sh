@@ -11,9 +11,14 @@
 #   f_adaface_lap_lq   c with the Laplacian-energy image quality as AdaFace's quality signal
 #   g_adaface_lq_arofix  c + ARoFace's corrected variant (fixed preset: no pad quirk, t bound
 #                      fixed, k 2 ascent steps)
+#   h_adaface_2views   e's data alone: the two views (HQ + QGFace's LQ view) through plain
+#                      AdaFace, no quality gate, no contrastive loss (ablation of e)
 # and evaluate each final checkpoint, and the model as shipped, on fold 10's 600 pairs (held-out
 # identities) with `lqface eval verify`: clean, 112/28/14 px, and FAE levels 1-4 at 112/28/14 px.
 # Then tools/lq_experiment_report.py writes docs/results/lq_experiments.{html,md}.
+#
+# RECIPE@SEED runs a recipe with another seed (initialisation of the head, shuffling,
+# augmentation, ARoFace draws) into RUNS/RECIPE@SEED.
 #
 #   scripts/lq_experiments.sh [RECIPE...]     (default: all; ~1 h on 2 cores)
 # Environment: LQFACE_SHARED (../shared), THREADS (2), RUNS (runs/lq), OUT (docs/results),
@@ -49,7 +54,8 @@ awk 'NR == 1 { next }
 BASE=(--config configs/lfw_finetune_mobilefacenet.conf --data "$ALIGNED" --lfw_pairs "$LFW/pairs.txt"
       --init_onnx "$LQFACE_SHARED/models/mobilefacenet_fr512.onnx" --val_pairs "$PAIRS10"
       --val_root "$LFW/lfw-deepfunneled" --threads "$THREADS" --loader_threads 1 --quiet)
-recipe_args() {
+recipe_args() { # a recipe name, optionally with @SEED for another seed of it (c_adaface_lq@7)
+  case $1 in *@*) echo "$(recipe_args "${1%@*}") --seed ${1#*@}"; return ;; esac
   case $1 in
     a_arcface)        echo "--head arcface --augment none" ;;
     b_arcface_lq)     echo "--head arcface --augment adaface" ;;
@@ -57,6 +63,7 @@ recipe_args() {
     d_adaface_lq_aro) echo "--head adaface --m 0.4 --h 0.333 --quality_ema_init 1 --augment adaface --aroface 1 --aro_preset reference" ;;
     e_qgface)         echo "--config configs/lfw_finetune_qgface.conf" ;;
     f_adaface_lap_lq) echo "--head adaface --m 0.4 --h 0.333 --quality laplacian --quality_ema_init 1 --augment adaface" ;;
+    h_adaface_2views) echo "--config configs/lfw_finetune_qgface.conf --qg_weight 0 --quality_gate 0" ;;
     g_adaface_lq_arofix) echo "--head adaface --m 0.4 --h 0.333 --quality_ema_init 1 --augment adaface --aroface 1 --aro_preset fixed --aro_k 2" ;;
     *) echo "unknown recipe $1" >&2; return 2 ;;
   esac
@@ -66,7 +73,7 @@ EVAL=(--pairs "$PAIRS10" --root "$LFW/lfw-deepfunneled" --resolution 112,28,14
 
 RECIPES=("$@")
 [ ${#RECIPES[@]} -gt 0 ] || RECIPES=(a_arcface b_arcface_lq c_adaface_lq d_adaface_lq_aro e_qgface f_adaface_lap_lq
-                                     g_adaface_lq_arofix)
+                                     g_adaface_lq_arofix h_adaface_2views)
 evaluate() { # evaluate NAME [-m CHECKPOINT]: table, JSON and per-pair distances (for the paired comparison)
   local r=$1; shift
   rm -rf "$RUNS/$r.scores"; mkdir -p "$RUNS/$r.scores"

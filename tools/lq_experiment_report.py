@@ -31,13 +31,25 @@ RECIPES = [
     ("e_qgface", "(e) QGFace-style"),
     ("f_adaface_lap_lq", "(f) AdaFace, Laplacian quality + LQ aug"),
     ("g_adaface_lq_arofix", "(g) AdaFace + LQ aug + ARoFace fixed k 2"),
+    ("h_adaface_2views", "(h) AdaFace on e's two views, no gate, no contrast"),
 ]
-COLOURS = ["#777777", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+COLOURS = ["#777777", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def run_keys(runs):
+    """(key, label): each recipe's run, then its other seeds (RECIPE@SEED, scripts/lq_experiments.sh)."""
+    out = []
+    for key, label in RECIPES:
+        out.append((key, label))
+        seeds = sorted(f[len(key) + 1:-5] for f in os.listdir(runs)
+                       if f.startswith(key + "@") and f.endswith(".json"))
+        out += [("%s@%s" % (key, sd), "%s, seed %s" % (label, sd)) for sd in seeds]
+    return out
 
 
 def load(runs):
     rows = []
-    for key, label in RECIPES:
+    for key, label in run_keys(runs):
         p = os.path.join(runs, key + ".json")
         if not os.path.exists(p):
             continue
@@ -104,6 +116,8 @@ PAIRS = [("a_arcface", "b_arcface_lq", "LQ augmentation (ArcFace)"),
          ("c_adaface_lq", "g_adaface_lq_arofix", "ARoFace, fixed preset k 2"),
          ("c_adaface_lq", "e_qgface", "QGFace-style vs AdaFace + LQ aug"),
          ("c_adaface_lq", "f_adaface_lap_lq", "Laplacian quality vs feature norm"),
+         ("h_adaface_2views", "e_qgface", "QGFace gates + contrast vs the same two views alone"),
+         ("c_adaface_lq", "h_adaface_2views", "QGFace's two views vs AdaFace's LQ augmentation"),
          ("shipped", "a_arcface", "fine-tuning (ArcFace) vs as shipped")]
 GROUPS = [("112 px", [(112, 0)]), ("28 px", [(28, 0)]), ("14 px", [(14, 0)]),
           ("FAE 1-4 at 112", [(112, f) for f in range(1, 5)]),
@@ -116,7 +130,10 @@ def paired(runs, rows):
     for key, _label, cond, _s, _e in rows:
         ok[key] = correctness(runs, key, cond)
     out = []
-    for a, b, what in PAIRS:
+    seeds = sorted({k.split("@")[1] for k in ok if "@" in k})
+    todo = [(a, b, w) for a, b, w in PAIRS] + [("%s@%s" % (a, sd), "%s@%s" % (b, sd), "%s (seed %s)" % (w, sd))
+                                              for sd in seeds for a, b, w in PAIRS]
+    for a, b, what in todo:
         if not ok.get(a) or not ok.get(b):
             continue
         cells = []
@@ -233,8 +250,9 @@ def legend(rows):
     return "<p>" + "".join(items) + "</p>"
 
 
-def page(rows, pr):
+def page(all_rows, pr):
     colour = {k: COLOURS[i] for i, (k, _) in enumerate(RECIPES)}
+    rows = [r for r in all_rows if "@" not in r[0]]  # the plots show the main seed
     allv = [acc(c, r, f) for _, _, c, _, _ in rows for r in (112, 28, 14) for f in range(5)]
     allv = [v for v in allv if v is not None]
     lo = max(0.0, 5 * int(min(allv) / 5)) if allv else 50
@@ -249,7 +267,7 @@ def page(rows, pr):
         plots.append(svg_plot("%d px: accuracy vs FAE level" % res, list(range(5)), ["0", "1", "2", "3", "4"], "FAE level",
                               [(l, colour[k], [acc(c, res, f) for f in range(5)]) for k, l, c, _, _ in rows], ylo, yhi))
     trs = []
-    for label, cells, lq, tr in table_rows(rows):
+    for label, cells, lq, tr in table_rows(all_rows):
         trs.append("<tr><td>%s</td>%s<td><b>%s</b></td><td>%s</td></tr>" % (
             html.escape(label), "".join("<td>%s</td>" % c for c in cells), lq, html.escape(tr)))
     th = "".join("<th>%s</th>" % html.escape(c) for c, _, _ in COLUMNS)
