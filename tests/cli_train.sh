@@ -127,5 +127,19 @@ ck=$(printf "%s/nan/ckpt_step%08d.safetensors" "$TMP" $((n - 1)))
 out=$("$BIN" train "${COMMON[@]}" --resume "$ck" --steps "$((n - 1))" --ckpt_dir "" --val_pairs "" 2>&1)
 check "the last checkpoint before the NaN ($ck) loads" $?
 
+# the LQ augmentations one by one over the preset: a run with all of them trains
+"$BIN" train "${COMMON[@]}" --augment adaface --aug_gblur 0.2,0.5,1.5 --aug_mblur 0.1,3,7 \
+    --aug_noise 0.2,2,8 --aug_jpeg 0.2,30,90 --aug_cross 0.25,16 --aug_lowres 0.2,0.3,1 \
+    --ckpt_dir "$TMP/lqaug" >"$TMP/lqaug.out" 2>&1
+check "LQ augmentation run exits 0" $?
+acc=$(json_num "$TMP/lqaug/train_log.jsonl" summary val_acc)
+echo "     LQ augmentations (blur, motion blur, noise, JPEG, cross-resolution 16 px, low-res): held-out accuracy $acc"
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }'
+check "LQ augmentation run: held-out accuracy >= 85%" $?
+out=$("$BIN" train "${COMMON[@]}" --aug_jpeg 0.5,90,30 2>&1); rc=$?
+echo "     aug_jpeg 0.5,90,30: exit $rc: $(echo "$out" | tail -1)"
+[ $rc -ne 0 ] && [[ "$out" == *"aug_jpeg"* ]]
+check "a bad augmentation range is refused naming the key" $?
+
 echo "cli_train: $fails failed"
 [ $fails -eq 0 ]

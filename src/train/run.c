@@ -52,6 +52,14 @@ static const key_def KEYS[] = {
     KS(lfw_pairs, "LFW pairs.txt: with lfw_test_fold, train only on identities of the other folds"),
     KI(lfw_test_fold, "LFW fold (1-10) whose identities are held out of data (0: off)"),
     KS(augment, "augmentation preset: none | adaface | qgface-lq"),
+    KS(aug_lowres, "low resolution over the preset: 'p,lo,hi' (side fraction, AdaFace 0.2,1)"),
+    KS(aug_gblur, "Gaussian blur over the preset: 'p,lo,hi' (sigma, pixels)"),
+    KS(aug_mblur, "motion blur over the preset: 'p,lo,hi' (length, odd pixels)"),
+    KS(aug_noise, "additive Gaussian noise over the preset: 'p,lo,hi' (sigma, grey levels)"),
+    KS(aug_jpeg, "JPEG re-encoding over the preset: 'p,lo,hi' (quality 1-100)"),
+    KS(aug_jitter, "colour jitter over the preset: 'p[,brightness,contrast,saturation]'"),
+    KS(aug_crop, "AdaFace crop over the preset: 'p[,scale_lo,scale_hi]'"),
+    KS(aug_cross, "cross-resolution batches: 'share,r1[,r2...]' (pixels; share of every batch)"),
     KF(flip, "horizontal flip probability (negative: the preset's)"),
     KI(loader_threads, "decode/augment threads of the loader"),
     KS(arch, "iresnet18 | iresnet34 | iresnet50 | iresnet100 | iresnet200 | mobilefacenet"),
@@ -628,6 +636,85 @@ static lqf_status restore(lqf_train *t, const char *path);
 /* data = a folder of identities restricted to the LFW training identities of the split
  * (identities of folds other than lfw_test_fold, minus those of that fold); identities with
  * no folder under data (e.g. every photo failed alignment) are left out. */
+/* "v0,v1,..." -> up to max numbers; the count, or -1 when something does not parse */
+static int parse_list(const char *txt, double *v, int max) {
+    int n = 0;
+    const char *p = txt;
+    while (*p && n < max) {
+        char *e;
+        v[n++] = strtod(p, &e);
+        if (e == p) return -1;
+        while (*e == ' ') e++;
+        if (*e == ',') e++;
+        else if (*e) return -1;
+        p = e;
+    }
+    return *p ? -1 : n;
+}
+
+/* One "p,lo,hi" override: p in [0,1], lo <= hi within [min, max]; n_min values at least. */
+static lqf_status aug_range(const char *key, const char *txt, int n_min, double min, double max, float *p, double *lo,
+                            double *hi) {
+    double v[4];
+    int n = parse_list(txt, v, 4);
+    if (n < n_min || n > 3 || !(v[0] >= 0 && v[0] <= 1) ||
+        (n == 3 && !(v[1] >= min && v[1] <= v[2] && v[2] <= max)) || n == 2)
+        return lqf_fail(LQF_ERR_ARG, "train config: %s '%s' is not 'p,lo,hi' with p in [0,1] and %g <= lo <= hi <= %g",
+                        key, txt, min, max);
+    *p = (float)v[0];
+    if (n == 3) *lo = v[1], *hi = v[2];
+    return LQF_OK;
+}
+
+lqf_status lqf_train_augment_config(const lqf_train_config *c, lqf_augment_config *a) {
+    if (!strcmp(c->augment, "none")) lqf_augment_preset_none(a);
+    else if (!strcmp(c->augment, "adaface")) lqf_augment_preset_adaface(a);
+    else if (!strcmp(c->augment, "qgface-lq")) lqf_augment_preset_qgface_lq(a);
+    else return lqf_fail(LQF_ERR_ARG, "train config: augment '%s' is not none, adaface or qgface-lq", c->augment);
+    if (c->flip >= 0) a->p_flip = c->flip;
+    lqf_status st = LQF_OK;
+    double lo, hi;
+#define RANGE(key, nmin, mn, mx, pf, flo, fhi, cast)                                  \
+    if (!st && c->key[0]) {                                                           \
+        lo = a->flo, hi = a->fhi;                                                     \
+        st = aug_range(#key, c->key, nmin, mn, mx, &a->pf, &lo, &hi);                 \
+        a->flo = (cast)lo, a->fhi = (cast)hi;                                         \
+    }
+    RANGE(aug_lowres, 3, 0.01, 1.0, p_lowres, lowres_lo, lowres_hi, float)
+    RANGE(aug_gblur, 3, 0.1, 20.0, p_gblur, gblur_lo, gblur_hi, float)
+    RANGE(aug_mblur, 3, 1, 31, p_mblur, mblur_lo, mblur_hi, int)
+    RANGE(aug_noise, 3, 0.0, 100.0, p_noise, noise_lo, noise_hi, float)
+    RANGE(aug_jpeg, 3, 1, 100, p_jpeg, jpeg_lo, jpeg_hi, int)
+    RANGE(aug_crop, 1, 0.01, 1.0, p_crop, crop_scale_lo, crop_scale_hi, float)
+#undef RANGE
+    if (!st && c->aug_jitter[0]) {
+        double v[4];
+        int n = parse_list(c->aug_jitter, v, 4);
+        if (!(n == 1 || n == 4) || !(v[0] >= 0 && v[0] <= 1) || (n == 4 && !(v[1] >= 0 && v[2] >= 0 && v[3] >= 0)))
+            st = lqf_fail(LQF_ERR_ARG, "train config: aug_jitter '%s' is not 'p[,brightness,contrast,saturation]'",
+                          c->aug_jitter);
+        else {
+            a->p_jitter = (float)v[0];
+            if (n == 4) a->brightness = (float)v[1], a->contrast = (float)v[2], a->saturation = (float)v[3];
+        }
+    }
+    if (!st && c->aug_cross[0]) {
+        double v[9];
+        int n = parse_list(c->aug_cross, v, 9);
+        int ok = n >= 2 && v[0] >= 0 && v[0] <= 1;
+        for (int i = 1; ok && i < n; i++) ok = v[i] >= 1 && v[i] <= 4096 && v[i] == (int)v[i];
+        if (!ok)
+            st = lqf_fail(LQF_ERR_ARG, "train config: aug_cross '%s' is not 'share,r1[,r2...]' (share in [0,1], up "
+                          "to 8 integer sizes in pixels)", c->aug_cross);
+        else {
+            a->cross_share = (float)v[0];
+            a->n_cross = n - 1;
+            for (int i = 1; i < n; i++) a->cross_res[i - 1] = (int)v[i];
+        }
+    }
+    return st;
+}
+
 static lqf_status open_lfw_subset(const lqf_train_config *c, lqf_dataset **out) {
     if (!c->lfw_pairs[0]) return lqf_fail(LQF_ERR_ARG, "train config: lfw_test_fold needs lfw_pairs");
     lqf_name_list tr = {0, NULL};
@@ -686,11 +773,7 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
         lo.order = t->order;
         for (int k = 0; k < 3; k++) lo.mean[k] = c->input_mean, lo.std[k] = c->input_std;
         lo.bad = LQF_BAD_REPLACE;
-        if (!strcmp(c->augment, "none")) lqf_augment_preset_none(&lo.augment);
-        else if (!strcmp(c->augment, "adaface")) lqf_augment_preset_adaface(&lo.augment);
-        else if (!strcmp(c->augment, "qgface-lq")) lqf_augment_preset_qgface_lq(&lo.augment);
-        else st = lqf_fail(LQF_ERR_ARG, "train config: augment '%s' is not none, adaface or qgface-lq", c->augment);
-        if (c->flip >= 0) lo.augment.p_flip = c->flip;
+        st = lqf_train_augment_config(c, &lo.augment);
         if (c->qgface) { /* QGFace: the LQ view from `augment`, the HQ view flip only */
             lo.two_views = 1;
             if (c->flip >= 0) lo.augment_hq.p_flip = c->flip;

@@ -23,6 +23,7 @@
 #ifndef LQF_TRAIN_RUN_H
 #define LQF_TRAIN_RUN_H
 
+#include "augment/augment.h"
 #include "nn/graph.h"
 #include "train/heads.h"
 
@@ -36,6 +37,15 @@ typedef struct {
     char lfw_pairs[LQF_TRAIN_PATH]; /* with lfw_test_fold: train on the identities of the */
     int lfw_test_fold;              /* other folds only (data = a folder of identities) */
     char augment[32];               /* none | adaface | qgface-lq */
+    /* overrides of the preset, "p,lo,hi" ("" = the preset's): */
+    char aug_lowres[64];            /* low resolution: side fraction lo..hi */
+    char aug_gblur[64];             /* Gaussian blur: sigma lo..hi (pixels) */
+    char aug_mblur[64];             /* motion blur: length lo..hi (odd pixels) */
+    char aug_noise[64];             /* additive Gaussian noise: sigma lo..hi (grey levels) */
+    char aug_jpeg[64];              /* JPEG re-encoding: quality lo..hi */
+    char aug_jitter[64];            /* colour jitter "p[,brightness,contrast,saturation]" */
+    char aug_crop[64];              /* AdaFace crop "p[,scale_lo,scale_hi]" */
+    char aug_cross[128];            /* cross-resolution batches "share,r1[,r2...]" (pixels) */
     float flip;                     /* horizontal flip probability; < 0: the preset's */
     int loader_threads;
     /* network */
@@ -100,6 +110,9 @@ typedef struct {
 void lqf_train_config_default(lqf_train_config *c);
 /* Set one key from its text value; LQF_ERR_ARG names an unknown key or a bad value. */
 lqf_status lqf_train_config_set(lqf_train_config *c, const char *key, const char *value);
+/* The loader's augmentation of the run: the `augment` preset, `flip`, then the aug_* overrides
+ * (LQF_ERR_ARG naming the key when a value does not parse or is out of range). */
+lqf_status lqf_train_augment_config(const lqf_train_config *c, lqf_augment_config *a);
 /* Read `key = value` lines ('#' comments, blank lines) from a file. */
 lqf_status lqf_train_config_load(lqf_train_config *c, const char *path);
 /* The key table: number of keys, name and one-line help of key i; value of a key as text. */
