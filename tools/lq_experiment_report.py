@@ -271,6 +271,11 @@ def page(all_rows, pr):
         trs.append("<tr><td>%s</td>%s<td><b>%s</b></td><td>%s</td></tr>" % (
             html.escape(label), "".join("<td>%s</td>" % c for c in cells), lq, html.escape(tr)))
     th = "".join("<th>%s</th>" % html.escape(c) for c, _, _ in COLUMNS)
+    ss = seed_summary(all_rows)
+    seeds_html = "" if not ss else (
+        "<h3>Over seeds</h3><table><tr><th>recipe</th><th>seeds</th><th>112 px</th><th>mean 28+14 px, FAE 0-4</th></tr>"
+        + "".join("<tr><td>%s</td><td>%d</td><td>%.2f &plusmn; %.2f</td><td>%.2f &plusmn; %.2f</td></tr>" %
+                  (html.escape(l), n, cm, cs, qm, qs) for l, n, cm, cs, qm, qs in ss) + "</table>")
     return """<!DOCTYPE html><html><head><meta charset="utf-8"><title>lqface: low-quality training recipes on LFW fold 10</title>
 <style>body{font-family:sans-serif;margin:24px;max-width:1200px} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 7px;text-align:right} td:first-child{text-align:left} .plots svg{margin:6px;border:1px solid #eee}</style>
 </head><body><h2>MobileFaceNet fine-tuned on LFW folds 1-9 under each recipe, tested on fold 10</h2>
@@ -279,8 +284,40 @@ flip fusion. FAE level L: rotation &plusmn;3L&deg;, scale 1&plusmn;0.03L, shift 
 Equal budgets: 2 epochs (314 steps of 64), same seed, optimiser and schedule. Produced by
 <code>scripts/lq_experiments.sh</code>.</p>
 <table><tr><th>recipe</th>%s<th>mean 28+14 px, FAE 0-4</th><th>training</th></tr>%s</table>
-%s<div class="plots">%s</div>%s</body></html>
-""" % (th, "\n".join(trs), legend(rows), "\n".join(plots), paired_html(pr))
+%s%s<div class="plots">%s</div>%s</body></html>
+""" % (th, "\n".join(trs), seeds_html, legend(rows), "\n".join(plots), paired_html(pr))
+
+
+def seed_summary(rows):
+    """[(label, n seeds, clean mean, sd, LQ mean, sd)] for recipes run with more than one seed."""
+    groups = {}
+    for key, label, cond, _s, _e in rows:
+        base = key.split("@")[0]
+        lq = [acc(cond, r, f) for r in (28, 14) for f in range(5)]
+        lq = [x for x in lq if x is not None]
+        groups.setdefault(base, []).append((acc(cond, 112, 0), sum(lq) / len(lq)))
+    out = []
+    for key, label in RECIPES:
+        g = groups.get(key, [])
+        if len(g) < 2:
+            continue
+
+        def ms(v):
+            m = sum(v) / len(v)
+            return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
+        out.append((label, len(g)) + ms([c for c, _ in g]) + ms([q for _, q in g]))
+    return out
+
+
+def seed_markdown(rows):
+    ss = seed_summary(rows)
+    if not ss:
+        return ""
+    lines = ["", "Over seeds (mean +- sample standard deviation of the runs above):", "",
+             "| recipe | seeds | 112 px | mean 28+14 px, FAE 0-4 |", "|---|---|---|---|"]
+    for label, n, cm, cs, qm, qs in ss:
+        lines.append("| %s | %d | %.2f +- %.2f | %.2f +- %.2f |" % (label, n, cm, cs, qm, qs))
+    return "\n".join(lines) + "\n"
 
 
 def paired_markdown(pr):
@@ -305,7 +342,7 @@ def main():
         sys.exit("no results in %s" % runs)
     os.makedirs(out, exist_ok=True)
     pr = paired(runs, rows)
-    md = markdown(rows) + paired_markdown(pr)
+    md = markdown(rows) + seed_markdown(rows) + paired_markdown(pr)
     open(os.path.join(out, "lq_experiments.md"), "w").write(md)
     open(os.path.join(out, "lq_experiments.html"), "w").write(page(rows, pr))
     # the evaluation JSONs themselves, for anyone re-plotting
