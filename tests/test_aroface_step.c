@@ -98,13 +98,6 @@ static lqf_status grad_fn(void *ctx, int n, const float *warped, float *dwarped)
     return st;
 }
 
-static void set(lqf_train_config *c, const char *k, const char *v) {
-    if (lqf_train_config_set(c, k, v) != LQF_OK) {
-        printf("config %s = %s: %s\n", k, v, lqf_last_error());
-        CHECK(0);
-    }
-}
-
 /* ------------------------------------------------------------------ one case */
 typedef struct {
     double grad_rel, grad_min_ratio, p, warped, mixed, stats, loss;
@@ -260,19 +253,19 @@ int main(void) {
     /* the network and head as a training run builds them */
     lqf_train_config c;
     lqf_train_config_default(&c);
-    set(&c, "arch", "iresnet18");
-    set(&c, "variant", "insightface");
-    set(&c, "width", "4,8,12,16");
-    set(&c, "input_size", "32");
-    set(&c, "emb", "16");
-    set(&c, "dropout", "0");
-    set(&c, "classes", "4");
-    set(&c, "batch", "8");
-    set(&c, "head", "arcface_st");
-    set(&c, "s", "64");
-    set(&c, "m", "0.5");
-    set(&c, "steps", "1");
-    set(&c, "aroface", "1");
+    tu_train_set(&c, "arch", "iresnet18");
+    tu_train_set(&c, "variant", "insightface");
+    tu_train_set(&c, "width", "4,8,12,16");
+    tu_train_set(&c, "input_size", "32");
+    tu_train_set(&c, "emb", "16");
+    tu_train_set(&c, "dropout", "0");
+    tu_train_set(&c, "classes", "4");
+    tu_train_set(&c, "batch", "8");
+    tu_train_set(&c, "head", "arcface_st");
+    tu_train_set(&c, "s", "64");
+    tu_train_set(&c, "m", "0.5");
+    tu_train_set(&c, "steps", "1");
+    tu_train_set(&c, "aroface", "1");
     lqf_train *t = NULL;
     CHECK(lqf_train_open(&c, &t) == LQF_OK);
     if (!t) {

@@ -17,18 +17,6 @@
 
 static double g_worst_loss = 0, g_worst_grad = 0, g_worst_logit = 0, g_worst_fd = 0;
 
-/* max|a-b| / max|b| */
-static double norm_err(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d == d)) return INFINITY;
-        md = fmax(md, d);
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-30);
-}
-
 static float *load(const char *name, const char *suffix, long expect) {
     char rel[256];
     snprintf(rel, sizeof rel, "heads/%.60s%.30s", name, suffix);
@@ -150,10 +138,10 @@ static void run_case(const char *name) {
             check_err(name, k, "loss", lerr, 1e-4, &g_worst_loss);
             if (cfg.type == LQF_HEAD_MAGFACE)
                 check_err(name, k, "reg", fabs(r.reg - rout[2]) / fabs(rout[2]), 1e-4, &g_worst_loss);
-            if (rlog) check_err(name, k, "logits", norm_err(logits, rlog, (size_t)B * C), 1e-4, &g_worst_logit);
-            check_err(name, k, "dx", norm_err(dx, rdx, (size_t)B * D), 1e-4, &g_worst_grad);
-            check_err(name, k, "dW", norm_err(dW, rdW, (size_t)D * C), 1e-4, &g_worst_grad);
-            if (rdb) check_err(name, k, "db", norm_err(db, rdb, C), 1e-4, &g_worst_grad);
+            if (rlog) check_err(name, k, "logits", tu_norm_err(logits, rlog, (size_t)B * C), 1e-4, &g_worst_logit);
+            check_err(name, k, "dx", tu_norm_err(dx, rdx, (size_t)B * D), 1e-4, &g_worst_grad);
+            check_err(name, k, "dW", tu_norm_err(dW, rdW, (size_t)D * C), 1e-4, &g_worst_grad);
+            if (rdb) check_err(name, k, "db", tu_norm_err(db, rdb, C), 1e-4, &g_worst_grad);
             CHECK(fabs(r.accuracy - rout[3]) < 1e-6);
             if (cfg.type == LQF_HEAD_ADAFACE) {
                 check_err(name, k, "mean", fabs(h->state.batch_mean - rout[4]) / rout[4], 1e-5, &g_worst_loss);

@@ -25,32 +25,25 @@
 #define B 8
 #define S 32
 
-static void set(lqf_train_config *c, const char *k, const char *v) {
-    if (lqf_train_config_set(c, k, v) != LQF_OK) {
-        printf("config %s = %s: %s\n", k, v, lqf_last_error());
-        CHECK(0);
-    }
-}
-
 static void run_case(const char *variant, const char *order, const char *dropout) {
     lqf_train_config c;
     lqf_train_config_default(&c);
-    set(&c, "arch", "iresnet18");
-    set(&c, "variant", variant);
-    set(&c, "width", "8,16,24,32");
-    set(&c, "input_size", "32");
-    set(&c, "emb", "16");
-    set(&c, "dropout", dropout);
-    set(&c, "channel_order", order);
-    set(&c, "classes", "5");
-    set(&c, "batch", "8");
-    set(&c, "threads", "1");
-    set(&c, "head", "cosface");
-    set(&c, "s", "16");
-    set(&c, "optimizer", "sgd");
-    set(&c, "lr", "0.01");
-    set(&c, "seed", "11");
-    set(&c, "steps", "100");
+    tu_train_set(&c, "arch", "iresnet18");
+    tu_train_set(&c, "variant", variant);
+    tu_train_set(&c, "width", "8,16,24,32");
+    tu_train_set(&c, "input_size", "32");
+    tu_train_set(&c, "emb", "16");
+    tu_train_set(&c, "dropout", dropout);
+    tu_train_set(&c, "channel_order", order);
+    tu_train_set(&c, "classes", "5");
+    tu_train_set(&c, "batch", "8");
+    tu_train_set(&c, "threads", "1");
+    tu_train_set(&c, "head", "cosface");
+    tu_train_set(&c, "s", "16");
+    tu_train_set(&c, "optimizer", "sgd");
+    tu_train_set(&c, "lr", "0.01");
+    tu_train_set(&c, "seed", "11");
+    tu_train_set(&c, "steps", "100");
     lqf_train *t = NULL, *fresh = NULL;
     CHECK(lqf_train_open(&c, &t) == LQF_OK);
     if (!t) printf("open: %s\n", lqf_last_error());

@@ -25,18 +25,6 @@ static float *load(const char *file, long *n) {
     return p;
 }
 
-/* max|a-b| / max|b| */
-static double norm_err(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d == d)) return INFINITY;
-        md = fmax(md, d);
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-30);
-}
-
 static void optimiser_case(const char *file, lqf_optim_type type) {
     long len;
     float *f = load(file, &len);
@@ -72,7 +60,7 @@ static void optimiser_case(const char *file, lqf_optim_type type) {
     if (CHECK(lqf_optim_create(&cfg, (size_t)n, groups, ng, &opt) == LQF_OK)) {
         for (int k = 0; k < nsteps; k++) {
             CHECK(lqf_optim_step(opt, p, grads + (long)k * n, lrs[k]) == LQF_OK);
-            double e = norm_err(p, after + (long)k * n, (size_t)n);
+            double e = tu_norm_err(p, after + (long)k * n, (size_t)n);
             char msg[128];
             snprintf(msg, sizeof msg, "%s step %d params normalised error %.3g <= 1e-5", file, k + 1, e);
             tu_check(e <= 1e-5, msg, __FILE__, __LINE__);
@@ -101,7 +89,7 @@ static void clipping(void) {
         float *g = malloc(sizeof(float) * n);
         memcpy(g, g0, sizeof(float) * n);
         double got = lqf_clip_grad_norm(g, (size_t)n, max_norm);
-        double e_tot = fabs(got - total) / total, e = norm_err(g, g1, (size_t)n);
+        double e_tot = fabs(got - total) / total, e = tu_norm_err(g, g1, (size_t)n);
         CHECK(e_tot <= 1e-6);
         CHECK(e <= 1e-6);
         CHECK(lqf_grad_norm(g, (size_t)n) <= max_norm * (1 + 1e-6));

@@ -23,17 +23,6 @@
 
 static double g_loss = 0, g_grad = 0, g_zhat = 0, g_lap = 0;
 
-static double norm_err(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d == d)) return INFINITY;
-        md = fmax(md, d);
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-30);
-}
-
 static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-30); }
 
 static float *load(const char *name, long expect) {
@@ -88,8 +77,8 @@ static void test_gate(const char *name) {
             to_labels(lf, B, lab);
             lqf_head_result r;
             CHECK(lqf_head_forward_backward_q(h, B, x, W, NULL, lab, q, &r, dx, dW, NULL, NULL) == LQF_OK);
-            double el = rel(r.loss, out[0]), ez = norm_err(h->zhat, zh, B);
-            double ex = norm_err(dx, rdx, (size_t)B * D), ew = norm_err(dW, rdW, (size_t)D * C);
+            double el = rel(r.loss, out[0]), ez = tu_norm_err(h->zhat, zh, B);
+            double ex = tu_norm_err(dx, rdx, (size_t)B * D), ew = tu_norm_err(dW, rdW, (size_t)D * C);
             double em = rel(h->state.batch_mean, out[1]), es = rel(h->state.batch_std, out[2]);
             printf("  %s batch %d: loss %.6f (ref %.6f, rel %.2e) zhat %.2e dx %.2e dW %.2e ema %.1e %.1e\n", name, k,
                    r.loss, out[0], el, ez, ex, ew, em, es);
@@ -160,7 +149,7 @@ static void test_step(void) {
             for (int i = 0; i < 2 * B * D; i++) demb[i] += w * dcon[i];
             double total = hr.loss + w * cr.loss;
             double e1 = rel(hr.loss, out[0]), e2 = rel(cr.loss, out[1]), e3 = rel(total, out[2]);
-            double eg = norm_err(demb, rd, 2UL * B * D), ew = norm_err(dW, rdW, (size_t)D * C);
+            double eg = tu_norm_err(demb, rd, 2UL * B * D), ew = tu_norm_err(dW, rdW, (size_t)D * C);
             printf("  step %d: cla %.6f (rel %.2e) con %.6f (ref %.6f, rel %.2e) total rel %.2e, queue %d (ref %g), "
                    "gated %.2f; d(emb) %.2e dW %.2e\n",
                    k, hr.loss, e1, cr.loss, out[1], e2, e3, cr.queue_len, out[3], cr.gated, eg, ew);

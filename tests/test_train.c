@@ -28,13 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void set(lqf_train_config *c, const char *k, const char *v) {
-    if (lqf_train_config_set(c, k, v) != LQF_OK) {
-        printf("config %s = %s: %s\n", k, v, lqf_last_error());
-        CHECK(0);
-    }
-}
-
 /* ------------------------------------------------------------------ 1. vs torch */
 #define MAXT 256
 typedef struct {
@@ -71,22 +64,22 @@ static void torch_case(const char *name, const char *variant, const char *head, 
     const int B = 8, S = 32, D = 16, C = 4;
     lqf_train_config c;
     lqf_train_config_default(&c);
-    set(&c, "arch", "iresnet18");
-    set(&c, "variant", variant);
-    set(&c, "width", "4,8,12,16");
-    set(&c, "input_size", "32");
-    set(&c, "emb", "16");
-    set(&c, "dropout", "0");
-    set(&c, "classes", "4");
-    set(&c, "batch", "8");
-    set(&c, "steps", "3");
-    set(&c, "head", head);
-    set(&c, "optimizer", opt);
-    set(&c, "lr", lr);
-    set(&c, "schedule", "constant");
-    set(&c, "weight_decay", "5e-4");
-    set(&c, "bn_decay", "0");
-    set(&c, "adam_eps", "1e-2"); /* see tools/ref_train_step.py */
+    tu_train_set(&c, "arch", "iresnet18");
+    tu_train_set(&c, "variant", variant);
+    tu_train_set(&c, "width", "4,8,12,16");
+    tu_train_set(&c, "input_size", "32");
+    tu_train_set(&c, "emb", "16");
+    tu_train_set(&c, "dropout", "0");
+    tu_train_set(&c, "classes", "4");
+    tu_train_set(&c, "batch", "8");
+    tu_train_set(&c, "steps", "3");
+    tu_train_set(&c, "head", head);
+    tu_train_set(&c, "optimizer", opt);
+    tu_train_set(&c, "lr", lr);
+    tu_train_set(&c, "schedule", "constant");
+    tu_train_set(&c, "weight_decay", "5e-4");
+    tu_train_set(&c, "bn_decay", "0");
+    tu_train_set(&c, "adam_eps", "1e-2"); /* see tools/ref_train_step.py */
     lqf_train *t = NULL;
     CHECK(lqf_train_open(&c, &t) == LQF_OK);
     if (!t) {
@@ -166,15 +159,15 @@ static void torch_case(const char *name, const char *variant, const char *head, 
 static void freeze_case(void) {
     lqf_train_config c;
     lqf_train_config_default(&c);
-    set(&c, "arch", "iresnet18");
-    set(&c, "width", "4,8,12,16");
-    set(&c, "input_size", "32");
-    set(&c, "emb", "16");
-    set(&c, "classes", "4");
-    set(&c, "batch", "4");
-    set(&c, "steps", "2");
-    set(&c, "lr", "0.1");
-    set(&c, "freeze", "conv1, layer1.");
+    tu_train_set(&c, "arch", "iresnet18");
+    tu_train_set(&c, "width", "4,8,12,16");
+    tu_train_set(&c, "input_size", "32");
+    tu_train_set(&c, "emb", "16");
+    tu_train_set(&c, "classes", "4");
+    tu_train_set(&c, "batch", "4");
+    tu_train_set(&c, "steps", "2");
+    tu_train_set(&c, "lr", "0.1");
+    tu_train_set(&c, "freeze", "conv1, layer1.");
     lqf_train *t = NULL;
     CHECK(lqf_train_open(&c, &t) == LQF_OK);
     if (!t) return;
@@ -196,7 +189,7 @@ static void freeze_case(void) {
     CHECK(frozen_moved == 0 && others_moved > 10);
     free(before);
     lqf_train_free(t);
-    set(&c, "freeze", "no.such.prefix");
+    tu_train_set(&c, "freeze", "no.such.prefix");
     CHECK(lqf_train_open(&c, &t) == LQF_ERR_ARG && strstr(lqf_last_error(), "no.such.prefix"));
 }
 
@@ -217,24 +210,24 @@ static void write_orl_list(const char *path, int first, int last, int bad_label)
 
 static void small_config(lqf_train_config *c, const char *list) {
     lqf_train_config_default(c);
-    set(c, "data", list);
-    set(c, "data_root", tu_shared("data/orl/att_faces"));
-    set(c, "arch", "iresnet18");
-    set(c, "width", "8,16,24,32");
-    set(c, "input_size", "32");
-    set(c, "emb", "32");
-    set(c, "batch", "16");
-    set(c, "head", "cosface");
-    set(c, "s", "16");
-    set(c, "m", "0.2");
-    set(c, "lr", "0.05");
-    set(c, "schedule", "constant");
-    set(c, "loader_threads", "2");
-    set(c, "seed", "7");
+    tu_train_set(c, "data", list);
+    tu_train_set(c, "data_root", tu_shared("data/orl/att_faces"));
+    tu_train_set(c, "arch", "iresnet18");
+    tu_train_set(c, "width", "8,16,24,32");
+    tu_train_set(c, "input_size", "32");
+    tu_train_set(c, "emb", "32");
+    tu_train_set(c, "batch", "16");
+    tu_train_set(c, "head", "cosface");
+    tu_train_set(c, "s", "16");
+    tu_train_set(c, "m", "0.2");
+    tu_train_set(c, "lr", "0.05");
+    tu_train_set(c, "schedule", "constant");
+    tu_train_set(c, "loader_threads", "2");
+    tu_train_set(c, "seed", "7");
     /* one compute thread: the trainer's weight-gradient reductions (conv_backward.c,
      * schedule(dynamic) per-thread partial sums) are not run-to-run deterministic with 2, and
      * on a loaded machine two OpenMP threads run these tiny layers ~30x slower than one */
-    set(c, "threads", "1");
+    tu_train_set(c, "threads", "1");
 }
 
 static long long params_equal_count(lqf_graph *a, lqf_graph *b, double *maxdiff) {
@@ -254,23 +247,23 @@ static void resume_case(const char *list) {
     lqf_train_config c;
     char dir[300], ck[LQF_TRAIN_PATH], v[32];
     small_config(&c, list);
-    set(&c, "optimizer", "adamw");
-    set(&c, "lr", "1e-3");
-    set(&c, "head", "adaface");
-    set(&c, "variant", "adaface");
-    set(&c, "dropout", "0.4");
-    set(&c, "augment", "adaface");
+    tu_train_set(&c, "optimizer", "adamw");
+    tu_train_set(&c, "lr", "1e-3");
+    tu_train_set(&c, "head", "adaface");
+    tu_train_set(&c, "variant", "adaface");
+    tu_train_set(&c, "dropout", "0.4");
+    tu_train_set(&c, "augment", "adaface");
     snprintf(v, sizeof v, "%d", 2 * N);
-    set(&c, "steps", v);
+    tu_train_set(&c, "steps", v);
     lqf_train *straight = NULL, *part = NULL, *resumed = NULL;
     CHECK(lqf_train_open(&c, &straight) == LQF_OK);
     CHECK(straight && lqf_train_loop(straight, NULL, NULL, NULL) == LQF_OK);
 
     snprintf(dir, sizeof dir, "%s/resume", tmpdir);
     mkdir(dir, 0755);
-    set(&c, "ckpt_dir", dir);
+    tu_train_set(&c, "ckpt_dir", dir);
     snprintf(v, sizeof v, "%d", N);
-    set(&c, "steps", v); /* same schedule length matters only for poly/cosine; constant here */
+    tu_train_set(&c, "steps", v); /* same schedule length matters only for poly/cosine; constant here */
     CHECK(lqf_train_open(&c, &part) == LQF_OK);
     lqf_train_result r;
     CHECK(part && lqf_train_loop(part, NULL, NULL, &r) == LQF_OK);
@@ -279,9 +272,9 @@ static void resume_case(const char *list) {
     lqf_train_free(part);
 
     snprintf(v, sizeof v, "%d", 2 * N);
-    set(&c, "steps", v);
-    set(&c, "resume", ck);
-    set(&c, "ckpt_dir", "");
+    tu_train_set(&c, "steps", v);
+    tu_train_set(&c, "resume", ck);
+    tu_train_set(&c, "ckpt_dir", "");
     CHECK(lqf_train_open(&c, &resumed) == LQF_OK);
     if (!resumed) printf("resume: %s\n", lqf_last_error());
     CHECK(resumed && lqf_train_steps_done(resumed) == N);
@@ -309,11 +302,11 @@ static void nan_case(const char *list) {
     small_config(&c, list);
     snprintf(dir, sizeof dir, "%s/nan", tmpdir);
     mkdir(dir, 0755);
-    set(&c, "ckpt_dir", dir);
-    set(&c, "ckpt_every", "1");
-    set(&c, "keep_last", "0");
-    set(&c, "lr", "1e30");
-    set(&c, "steps", "10");
+    tu_train_set(&c, "ckpt_dir", dir);
+    tu_train_set(&c, "ckpt_every", "1");
+    tu_train_set(&c, "keep_last", "0");
+    tu_train_set(&c, "lr", "1e30");
+    tu_train_set(&c, "steps", "10");
     lqf_train *t = NULL;
     CHECK(lqf_train_open(&c, &t) == LQF_OK);
     lqf_train_result r;
@@ -340,8 +333,8 @@ static void nan_case(const char *list) {
     lqf_ckpt_free(ck);
     /* and it resumes */
     lqf_train *t2 = NULL;
-    set(&c, "resume", r.last_ckpt);
-    set(&c, "ckpt_dir", "");
+    tu_train_set(&c, "resume", r.last_ckpt);
+    tu_train_set(&c, "ckpt_dir", "");
     CHECK(lqf_train_open(&c, &t2) == LQF_OK);
     CHECK(t2 && lqf_train_steps_done(t2) == r.steps);
     lqf_train_free(t2);
@@ -355,8 +348,8 @@ static void bad_label_case(void) {
     write_orl_list(list, 1, 2, 57);
     lqf_train_config c;
     small_config(&c, list);
-    set(&c, "classes", "40");
-    set(&c, "steps", "6");
+    tu_train_set(&c, "classes", "40");
+    tu_train_set(&c, "steps", "6");
     lqf_train *t = NULL;
     lqf_status st = lqf_train_open(&c, &t);
     if (!st) st = lqf_train_loop(t, NULL, NULL, NULL);
@@ -443,10 +436,10 @@ static double heldout_accuracy(lqf_train *t, const char *train_list, const char 
 static void real_run(const char *train_list, const char *test_list) {
     lqf_train_config c;
     small_config(&c, train_list);
-    set(&c, "epochs", "20");
-    set(&c, "lr", "0.1");
-    set(&c, "schedule", "cosine");
-    set(&c, "augment", "none");
+    tu_train_set(&c, "epochs", "20");
+    tu_train_set(&c, "lr", "0.1");
+    tu_train_set(&c, "schedule", "cosine");
+    tu_train_set(&c, "augment", "none");
     lqf_train *t = NULL;
     CHECK(lqf_train_open(&c, &t) == LQF_OK);
     if (!t) return;

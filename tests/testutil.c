@@ -92,3 +92,21 @@ int tu_finish(const char *name) {
     printf("%s: %d checks, %d failed\n", name, tu_checks, tu_failures);
     return tu_failures ? 1 : 0;
 }
+
+double tu_norm_err(const float *a, const float *b, size_t n) {
+    double md = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d == d)) return INFINITY;
+        md = fmax(md, d);
+        mb = fmax(mb, fabs((double)b[i]));
+    }
+    return md / fmax(mb, 1e-30);
+}
+
+void tu_train_set(lqf_train_config *c, const char *key, const char *value) {
+    if (lqf_train_config_set(c, key, value) != LQF_OK) {
+        printf("config %s = %s: %s\n", key, value, lqf_last_error());
+        CHECK(0);
+    }
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "train/run.h"
+
 extern int tu_failures, tu_checks;
 
 #define CHECK(c) tu_check((c), #c, __FILE__, __LINE__)
@@ -16,6 +18,10 @@ int tu_check(int ok, const char *what, const char *file, int line);
 int tu_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol);
 double tu_cosine(const float *a, const float *b, size_t n);
 double tu_max_abs(const float *a, size_t n);
+/* max|a-b| / max|b| (INFINITY when a difference is NaN): error relative to the largest value. */
+double tu_norm_err(const float *a, const float *b, size_t n);
+/* lqf_train_config_set that fails the test (printing the library's message) when refused. */
+void tu_train_set(lqf_train_config *c, const char *key, const char *value);
 /* $LQFACE_SHARED/rel (default ../shared) and $LQFACE_TESTDATA/rel. Static buffers (rotating). */
 const char *tu_shared(const char *rel);
 const char *tu_testdata(const char *rel);
