@@ -158,6 +158,12 @@ lqf_status lqf_model_load_checkpoint(const char *path, lqf_net **out, lqf_ckpt_i
         return st;
     }
     if (info) *info = in;
+    /* messages and `lqface info` name the checkpoint, not the ONNX base it was built from */
+    char *src = strdup(path);
+    if (src) {
+        free(g->source);
+        g->source = src;
+    }
     return lqf_net_from_graph(g, 1, out);
 }
 
