@@ -104,28 +104,7 @@ static lqf_status config_from_meta(const lqf_ckpt *ck, const char *path, lqf_tra
     const char *txt = lqf_ckpt_get_meta(ck, "config");
     if (!txt) return lqf_fail(LQF_ERR_FORMAT, "%s: no training config in the checkpoint's metadata", path);
     lqf_train_config_default(c);
-    char line[LQF_TRAIN_PATH + 128];
-    for (const char *p = txt; *p;) {
-        const char *e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n < sizeof line) {
-            memcpy(line, p, n);
-            line[n] = 0;
-            char *eq = strstr(line, " = ");
-            if (eq) {
-                *eq = 0;
-                const char *key = line, *val = eq + 3;
-                for (int i = 0; i < lqf_train_config_n_keys(); i++) {
-                    if (strcmp(lqf_train_config_key(i, NULL), key)) continue;
-                    lqf_status st = lqf_train_config_set(c, key, val);
-                    if (st) return lqf_fail_context(st, "%s", path);
-                    break;
-                }
-            }
-        }
-        p += n + (e != NULL);
-    }
-    return LQF_OK;
+    return lqf_train_config_parse(c, txt, strlen(txt), path, 1);
 }
 
 lqf_status lqf_model_load_checkpoint(const char *path, lqf_net **out, lqf_ckpt_info *info) {

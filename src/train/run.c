@@ -271,31 +271,41 @@ static char *trim(char *s) {
     return s;
 }
 
-lqf_status lqf_train_config_load(lqf_train_config *c, const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return lqf_fail(LQF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+lqf_status lqf_train_config_parse(lqf_train_config *c, const char *text, size_t len, const char *name,
+                                  int skip_unknown) {
     char line[4096];
     int ln = 0;
-    while (fgets(line, sizeof line, f)) {
+    for (size_t pos = 0; pos < len;) {
+        const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - start) : len - pos;
+        pos += n + (nl != NULL);
         ln++;
+        if (n >= sizeof line) return lqf_fail(LQF_ERR_FORMAT, "%s:%d: line longer than %zu bytes", name, ln, sizeof line - 1);
+        memcpy(line, start, n);
+        line[n] = 0;
         char *h = strchr(line, '#');
         if (h) *h = 0;
         char *s = trim(line);
         if (!*s) continue;
         char *eq = strchr(s, '=');
-        if (!eq) {
-            fclose(f);
-            return lqf_fail(LQF_ERR_FORMAT, "%s:%d: expected 'key = value'", path, ln);
-        }
+        if (!eq) return lqf_fail(LQF_ERR_FORMAT, "%s:%d: expected 'key = value'", name, ln);
         *eq = 0;
-        lqf_status st = lqf_train_config_set(c, trim(s), trim(eq + 1));
-        if (st) {
-            fclose(f);
-            return lqf_fail_context(st, "%s:%d", path, ln);
-        }
+        const char *key = trim(s);
+        if (skip_unknown && !find_key(key)) continue;
+        lqf_status st = lqf_train_config_set(c, key, trim(eq + 1));
+        if (st) return lqf_fail_context(st, "%s:%d", name, ln);
     }
-    fclose(f);
     return LQF_OK;
+}
+
+lqf_status lqf_train_config_load(lqf_train_config *c, const char *path) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    lqf_status st = lqf_read_file(path, &buf, &len);
+    if (st) return st;
+    st = lqf_train_config_parse(c, (const char *)buf, len, path, 0);
+    free(buf);
+    return st;
 }
 
 /* ===================================================================== the run object */

@@ -113,6 +113,11 @@ lqf_status lqf_train_config_set(lqf_train_config *c, const char *key, const char
 /* The loader's augmentation of the run: the `augment` preset, `flip`, then the aug_* overrides
  * (LQF_ERR_ARG naming the key when a value does not parse or is out of range). */
 lqf_status lqf_train_augment_config(const lqf_train_config *c, lqf_augment_config *a);
+/* Parse `key = value` lines of text (len bytes; '#' starts a comment, blank lines skipped);
+ * messages name "name:LINE". skip_unknown: keys this build does not know are ignored (the
+ * config a newer lqface wrote into a checkpoint). */
+lqf_status lqf_train_config_parse(lqf_train_config *c, const char *text, size_t len, const char *name,
+                                  int skip_unknown);
 /* Read `key = value` lines ('#' comments, blank lines) from a file. */
 lqf_status lqf_train_config_load(lqf_train_config *c, const char *path);
 /* The key table: number of keys, name and one-line help of key i; value of a key as text. */
