@@ -81,16 +81,6 @@ static lqf_status ensure_scratch(lqf_qgface *q, int B) {
     return LQF_OK;
 }
 
-/* dst = e / |e| (one row of D); returns |e|. */
-static float normalise_row(const float *e, int64_t D, float *dst) {
-    double ss = 0;
-    for (int64_t d = 0; d < D; d++) ss += (double)e[d] * e[d];
-    double n = sqrt(ss);
-    float inv = (float)(1.0 / fmax(n, 1e-12));
-    for (int64_t d = 0; d < D; d++) dst[d] = e[d] * inv;
-    return (float)n;
-}
-
 lqf_status lqf_qgface_enqueue(lqf_qgface *q, int n, const float *e, const int32_t *labels) {
     if (!q || !e || !labels || n < 0) return lqf_fail(LQF_ERR_ARG, "qgface enqueue: bad argument");
     const int K = q->cfg.queue_size;
@@ -98,10 +88,8 @@ lqf_status lqf_qgface_enqueue(lqf_qgface *q, int n, const float *e, const int32_
     int put = LQF_MIN(n, K), keep = LQF_MIN(q->n, K - put);
     memmove(q->queue + (size_t)put * D, q->queue, (size_t)keep * D * sizeof(float));
     memmove(q->qlabels + put, q->qlabels, (size_t)keep * sizeof(int32_t));
-    for (int i = 0; i < put; i++) {
-        normalise_row(e + (size_t)i * D, D, q->queue + (size_t)i * D);
-        q->qlabels[i] = labels[i];
-    }
+    lqf_l2norm_forward(put, (int)D, e, q->queue, NULL);
+    memcpy(q->qlabels, labels, (size_t)put * sizeof(int32_t));
     q->n = put + keep;
     return LQF_OK;
 }
@@ -129,11 +117,8 @@ lqf_status lqf_qgface_forward_backward(lqf_qgface *q, int B, const float *qe, co
     float *A = q->ahat, *C = q->cos;
 
     /* ---- a^ rows: q^ (0..B-1), k^ (B..2B-1) */
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < R; i++) {
-        const float *e = i < B ? qe + i * D : ke + (i - B) * D;
-        q->anorm[i] = normalise_row(e, D, A + i * D);
-    }
+    lqf_l2norm_forward(B, (int)D, qe, A, q->anorm);
+    lqf_l2norm_forward(B, (int)D, ke, A + B * D, q->anorm + B);
     /* ---- cosines: column 0 the other view, columns 1..n the queue */
     lqf_sgemm(0, 1, R, n, D, 1.0f, A, D, q->queue, D, 0.0f, C + 1, W);
     for (int64_t i = 0; i < B; i++) {
@@ -207,16 +192,13 @@ lqf_status lqf_qgface_forward_backward(lqf_qgface *q, int B, const float *qe, co
             gk[d] += gp * qa[d];
         }
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < R; i++) {
-        float *out = i < B ? dq : dk;
-        if (!out) continue;
-        out += (i < B ? i : i - B) * D;
-        const float *a = A + i * D, *g = G + i * D;
-        double dot = 0;
-        for (int64_t d = 0; d < D; d++) dot += (double)a[d] * g[d];
-        const float inv = (float)(1.0 / fmax(q->anorm[i], 1e-12)), fd = (float)dot;
-        for (int64_t d = 0; d < D; d++) out[d] = (g[d] - a[d] * fd) * inv;
+    if (dq) {
+        memset(dq, 0, (size_t)B * D * sizeof(float));
+        lqf_l2norm_backward(B, (int)D, A, q->anorm, G, NULL, dq);
+    }
+    if (dk) {
+        memset(dk, 0, (size_t)B * D * sizeof(float));
+        lqf_l2norm_backward(B, (int)D, A + B * D, q->anorm + B, G + B * D, NULL, dk);
     }
     return LQF_OK;
 }
