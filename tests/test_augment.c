@@ -110,7 +110,7 @@ static void test_resize(const uint8_t *face) {
     while (fscanf(f, "%d %d %d", &down, &up, &side) == 3) {
         lqf_image *im = image_from(face, S, S);
         CHECK(lqf_augment_lowres(im, side, (lqf_interp)down, (lqf_interp)up) == LQF_OK);
-        double mean;
+        double mean = 0;
         int d = (long)(k + 1) * NPIX <= n ? max_diff(im->data, ref + (size_t)k * NPIX, NPIX, &mean) : 999;
         printf("resize %s down to %d, %s up: max diff %d (mean %.4f)\n", lqf_interp_name((lqf_interp)down), side,
                lqf_interp_name((lqf_interp)up), d, mean);
