@@ -44,7 +44,7 @@ static void nchw_to_nhwc(int64_t n, int64_t c, int64_t h, int64_t w, const float
     lqf_view vs, vd;
     lqf_view_dense(&vs, 4, d);
     lqf_view_nhwc(&vd, d);
-    lqf_copy_view(&vs, src, &vd, dst);
+    lqf_backend_default()->copy_view(&vs, src, &vd, dst);
 }
 
 typedef struct {

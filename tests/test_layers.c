@@ -9,6 +9,7 @@
  * reshape of an NHWC tensor) is checked through the trainer of src/nn/train.h, and so are
  * (by finite differences) the graph operators the backbones do not use.
  */
+#include "backend/cpu/cpu.h" /* the kernels are under test */
 #include "nn/graph.h"
 #include "nn/train.h"
 #include "testutil.h"

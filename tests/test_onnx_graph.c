@@ -74,7 +74,7 @@ static int add_conv(lqf_graph *g, const char *name, int x, int cin, const float 
     char nm[64];
     snprintf(nm, sizeof nm, "%s.w", name);
     int wt = lqf_graph_add_tensor(g, nm, LQF_T_PARAM, 1, &pn, 0);
-    lqf_conv_pack_weights(&s, w_oihw, lqf_graph_data(g, wt));
+    lqf_backend_default()->conv_pack_weights(&s, w_oihw, lqf_graph_data(g, wt));
     int in[3] = {x, wt, -1}, nin = 2;
     if (bias) {
         snprintf(nm, sizeof nm, "%s.b", name);
@@ -113,7 +113,7 @@ static void add_conv1x1(lqf_graph *g, int x, const float *w_oihw, const float *b
     lqf_conv_shape_init(&s);
     int64_t pn = (int64_t)lqf_conv_weight_size(&s);
     int wt = lqf_graph_add_tensor(g, "sc.w", LQF_T_PARAM, 1, &pn, 0);
-    lqf_conv_pack_weights(&s, w_oihw, lqf_graph_data(g, wt));
+    lqf_backend_default()->conv_pack_weights(&s, w_oihw, lqf_graph_data(g, wt));
     int in[3] = {x, wt, add_param(g, "sc.b", bias, O)};
     int nd = lqf_graph_add_node(g, LQF_OP_CONV, "shortcut", in, 3, out);
     lqf_node *n = &g->nodes[nd];

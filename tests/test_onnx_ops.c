@@ -74,14 +74,14 @@ static void check_model(const char *name) {
         const lqf_tensor *ti = &g->tensors[g->inputs[0]];
         lqf_tensor_view(ti, 2, &phys);
         lqf_view_dense(&dense, phys.ndim, phys.dims);
-        lqf_copy_view(&dense, in, &phys, lqf_plan_buffer(p, g->inputs[0]));
+        lqf_backend_default()->copy_view(&dense, in, &phys, lqf_plan_buffer(p, g->inputs[0]));
         CHECK(lqf_plan_run(g, p) == LQF_OK);
         for (int i = 0; i < no; i++) {
             const lqf_tensor *to = &g->tensors[g->outputs[i]];
             float *o = calloc(sizes[i], sizeof(float));
             lqf_tensor_view(to, 2, &phys);
             lqf_view_dense(&dense, phys.ndim, phys.dims);
-            lqf_copy_view(&phys, lqf_plan_buffer(p, g->outputs[i]), &dense, o);
+            lqf_backend_default()->copy_view(&phys, lqf_plan_buffer(p, g->outputs[i]), &dense, o);
             char label[200];
             snprintf(label, sizeof label, "ops_%s output %d: keep_all plan = shared plan", name, i);
             tu_close(label, o, outs[i], sizes[i], 0, 0);

@@ -1,12 +1,12 @@
 /*
- * test_ops.c — checks every CPU kernel of src/ops/ against PyTorch reference dumps written
+ * test_ops.c — checks every CPU kernel of src/backend/cpu/ against PyTorch reference dumps written
  * by tools/ref_ops.py (tests/data/ops/manifest.txt lists the cases and their shapes; the
  * arrays are NCHW/logical order and are converted to channels-last here). Convolutions are
  * checked with bias only, with PReLU + residual, and with another activation and no bias,
  * once with the default im2col tiling and once with tiny tiles; tolerance is 1e-4 of the
  * output's scale.
  */
-#include "ops/ops_internal.h"
+#include "backend/cpu/cpu_internal.h"
 #include "testutil.h"
 
 #include <stdio.h>
@@ -397,7 +397,25 @@ static void test_sgemm(void) {
         }
 }
 
+/* Every entry of the CPU backend's table is filled (the struct is pointers only: its name
+ * and the function pointers, all of one size on the platforms lqface builds for), and it
+ * is the default backend. */
+static void test_backend_table(void) {
+    const lqf_backend *be = lqf_backend_cpu();
+    unsigned char raw[sizeof *be];
+    memcpy(raw, be, sizeof raw);
+    int missing = 0;
+    for (size_t off = 0; off + sizeof(void *) <= sizeof raw; off += sizeof(void *)) {
+        void *p;
+        memcpy(&p, raw + off, sizeof p);
+        missing += p == NULL;
+    }
+    CHECK(sizeof raw % sizeof(void *) == 0 && missing == 0);
+    CHECK(lqf_backend_default() == be && !strcmp(be->name, "cpu"));
+}
+
 int main(void) {
+    test_backend_table();
     test_sgemm();
     FILE *f = fopen(tu_testdata("ops/manifest.txt"), "r");
     if (!CHECK(f != NULL)) return tu_finish("test_ops");

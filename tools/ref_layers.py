@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ref_layers.py — reference dumps for tests/test_layers.c: forward outputs, input gradients
 and parameter gradients of every layer the training engine differentiates, computed by
-PyTorch 1.13 autograd (float32) — an independent implementation of src/ops/*_backward.c,
+PyTorch 1.13 autograd (float32) — an independent implementation of src/backend/cpu/*_backward.c,
 norm.c and linear.c.
 
 Run with Debian's python:  /usr/bin/python3 tools/ref_layers.py [outdir]  (default tests/data/layers)

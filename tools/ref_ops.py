@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """ref_ops.py — writes the reference dumps for tests/test_ops.c with PyTorch (an independent
-implementation of every kernel in src/ops/).
+implementation of every kernel in src/backend/cpu/).
 
 Run with Debian's python:  /usr/bin/python3 tools/ref_ops.py [outdir]   (default tests/data/ops)
 

@@ -2,14 +2,14 @@
  * bench_conv.c — micro-benchmark of lqface's convolution kernels on the layer shapes of
  * MobileFaceNet (mobilefacenet_fr512.onnx, 112x112 input) at batch 32: prints ms and
  * GFLOP/s per layer shape (2 flops per multiply-add) and the sum over the whole network's
- * convolutions as images/s. Also checks lqf_sgemm's GFLOP/s on a 1024^3 product.
+ * convolutions as images/s. Also checks the CPU backend sgemm's GFLOP/s on a 1024^3 product.
  * Not a test. Build and run (from the repository root, after building build-kernels):
  *   bench/kernels/build.sh && OMP_NUM_THREADS=2 ./build-kernels/bench_conv [batch [layer-substring]]
  * Times are the best of up to 200 runs. On a machine shared with other busy processes,
  * libgomp's default active waiting makes every parallel region risk a scheduler quantum;
  * OMP_WAIT_POLICY=passive gives steadier numbers there.
  */
-#include "ops/ops.h"
+#include "backend/backend.h"
 #include "core/core.h"
 
 #include <stdio.h>
@@ -76,9 +76,9 @@ static double time_layer(const layer *L, int batch, double *gflops, double *cpu_
     size_t nx = (size_t)s.n * s.h * s.w * s.cin, ny = (size_t)s.n * s.oh * s.ow * s.cout;
     float *x = randbuf(nx), *w = randbuf(lqf_conv_weight_size(&s)), *wp = randbuf(lqf_conv_weight_size(&s));
     float *b = randbuf(s.cout), *slope = randbuf(s.cout), *res = randbuf(ny), *y = randbuf(ny);
-    size_t ns = lqf_conv2d_scratch(&s);
+    size_t ns = lqf_backend_cpu()->conv2d_scratch(&s);
     float *scratch = ns ? randbuf(ns) : NULL;
-    lqf_conv_pack_weights(&s, w, wp);
+    lqf_backend_cpu()->conv_pack_weights(&s, w, wp);
     lqf_epilogue ep = {.act = L->ep == 1 ? LQF_ACT_PRELU : LQF_ACT_NONE, .slope = slope,
                        .residual = L->ep == 2 ? res : NULL};
     double best = 1e30, total = 0;
@@ -86,7 +86,7 @@ static double time_layer(const layer *L, int batch, double *gflops, double *cpu_
     *cpu_best = 1e30;
     while (reps < 5 || (total < 0.6 && reps < 200)) {
         double t0 = lqf_now(), c0 = cpu_now();
-        lqf_conv2d_forward(&s, x, wp, b, L->ep ? &ep : NULL, y, scratch);
+        lqf_backend_cpu()->conv2d_forward(&s, x, wp, b, L->ep ? &ep : NULL, y, scratch);
         double t = lqf_now() - t0, c = cpu_now() - c0;
         if (reps > 0) best = t < best ? t : best; /* first run warms up */
         if (reps > 0) *cpu_best = c < *cpu_best ? c : *cpu_best;
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
         double best = 1e30;
         for (int r = 0; r < 6; r++) {
             double t0 = lqf_now();
-            lqf_sgemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+            lqf_backend_cpu()->sgemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
             double t = lqf_now() - t0;
             if (r) best = t < best ? t : best;
         }

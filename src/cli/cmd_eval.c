@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "eval/report.h"
-#include "ops/ops.h"
+#include "backend/backend.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -685,7 +685,7 @@ static int eval_ident(int argc, char **argv) {
             src = cur;
         }
         for (int k = 0; k < cp; k++) memcpy(P + (size_t)k * D, src + (size_t)(ng + pidx[k]) * D, sizeof(float) * D);
-        lqf_sgemm(0, 1, cp, cg + cd, D, 1.0f, P, D, G, D, 0.0f, sim, cg + cd);
+        lqf_backend_default()->sgemm(0, 1, cp, cg + cd, D, 1.0f, P, D, G, D, 0.0f, sim, cg + cd);
         for (int k = 0; k < cp; k++) {
             memcpy(S + (size_t)k * cg, sim + (size_t)k * (cg + cd), sizeof(float) * cg);
             if (cd) memcpy(Sd + (size_t)k * cd, sim + (size_t)k * (cg + cd) + cg, sizeof(float) * cd);

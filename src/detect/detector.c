@@ -212,7 +212,7 @@ lqf_status lqf_detect(lqf_detector *d, const lqf_image *img, lqf_face **faces, i
         lqf_view_dense(&dense, phys.ndim, phys.dims);
         const float *buf = lqf_plan_buffer(plan, t);
         if (memcmp(phys.strides, dense.strides, sizeof(int64_t) * (size_t)phys.ndim) != 0) {
-            lqf_copy_view(&phys, buf, &dense, d->out_bufs[oi]);
+            lqf_backend_default()->copy_view(&phys, buf, &dense, d->out_bufs[oi]);
             buf = d->out_bufs[oi];
         }
         outs[i] = buf;

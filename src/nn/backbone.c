@@ -101,7 +101,7 @@ static int conv(bld *b, const char *pre, int x, int cout, int k, int s, int p, i
     /* std: insightface N(0, 0.1); Kaiming fan_out = cout * k * k (torch ignores groups) */
     double std = b->kind == LQF_BACKBONE_IRESNET ? 0.1 : sqrt(2.0 / ((double)cout * k * k));
     fill_normal(&b->rng, tmp, (size_t)wn, std);
-    lqf_conv_pack_weights(&cs, tmp, lqf_graph_data(b->g, wt));
+    lqf_backend_default()->conv_pack_weights(&cs, tmp, lqf_graph_data(b->g, wt));
     free(tmp);
     int in[2] = {x, wt};
     int nd = add_node(b, LQF_OP_CONV, pre, in, 2, y);
@@ -505,7 +505,7 @@ lqf_status lqf_backbone_set(const lqf_graph *g, float *buf, const char *name, co
     lqf_status st = find_param(g, name, n, &t, &cs, &conv_w);
     if (st != LQF_OK) return st;
     float *dst = buf + g->tensors[t].offset;
-    if (conv_w) lqf_conv_pack_weights(&cs, src, dst);
+    if (conv_w) lqf_backend_default()->conv_pack_weights(&cs, src, dst);
     else memcpy(dst, src, n * sizeof(float));
     return LQF_OK;
 }
@@ -516,7 +516,7 @@ lqf_status lqf_backbone_get(const lqf_graph *g, const float *buf, const char *na
     lqf_status st = find_param(g, name, n, &t, &cs, &conv_w);
     if (st != LQF_OK) return st;
     const float *src = buf + g->tensors[t].offset;
-    if (conv_w) lqf_conv_unpack_weights(&cs, src, dst);
+    if (conv_w) lqf_backend_default()->conv_unpack_weights(&cs, src, dst);
     else memcpy(dst, src, n * sizeof(float));
     return LQF_OK;
 }

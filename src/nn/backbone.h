@@ -16,7 +16,7 @@
  * learnable tensors are PARAM, running statistics and insightface's frozen features.weight
  * are CONST; AdaFace's affine-free BN1d gets CONST ones/zeros named "<module>#weight" and
  * "<module>#bias" ('#' marks tensors that are not in the state_dict). Convolution weights
- * are stored packed (ops.h); lqf_backbone_set/get convert from/to PyTorch's OIHW.
+ * are stored packed (the backend's conv_pack_weights); lqf_backbone_set/get convert from/to PyTorch's OIHW.
  * Graph BN nodes follow ONNX's momentum convention (0.9 = PyTorch's 0.1), eps 1e-5.
  *
  * Initialisation as the references, from a seeded generator: insightface convs N(0, 0.1),

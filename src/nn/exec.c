@@ -13,6 +13,8 @@
 #include "nn/net.h"
 
 #include <math.h>
+#include "backend/cpu/cpu.h" /* until the one executor of the next step */
+
 #include <string.h>
 
 struct lqf_plan {

@@ -15,13 +15,13 @@
  *
  * Parameters and constants live in ONE contiguous float buffer (graph->params), reached by
  * offsets, so a checkpoint is one read and an optimiser one loop. Convolution weights are
- * stored in the kernel's packed layout (see ops.h), not ONNX's OIHW.
+ * stored in the backend's packed layout (backend.h conv_pack_weights), not ONNX's OIHW.
  */
 #ifndef LQF_GRAPH_H
 #define LQF_GRAPH_H
 
 #include "core/core.h"
-#include "ops/ops.h"
+#include "backend/backend.h"
 
 typedef enum {
     LQF_T_INPUT,  /* fed by the caller */
@@ -69,9 +69,6 @@ typedef enum {
 } lqf_op;
 
 #define LQF_MAX_NODE_IN 8
-
-/* LQF_OP_UNARY functions (ONNX Sqrt, Tanh, Clip, Abs, Neg, Reciprocal). */
-typedef enum { LQF_UN_SQRT = 0, LQF_UN_TANH, LQF_UN_CLIP, LQF_UN_ABS, LQF_UN_NEG, LQF_UN_RECIPROCAL } lqf_unary_fn;
 
 typedef struct {
     lqf_op op;
@@ -128,7 +125,7 @@ int64_t lqf_tensor_numel(const lqf_tensor *t);
 /* Logical dims (batch replaced by `batch`) with physical strides, for layout-generic kernels. */
 void lqf_tensor_view(const lqf_tensor *t, int batch, lqf_view *v);
 /* Kernel shape of a CONV / MAXPOOL node at `batch`, from its input and output tensors and
- * its attributes (oh/ow filled by the ops.h init functions). */
+ * its attributes (oh/ow filled by backend.h's init functions). */
 void lqf_node_conv_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_conv_shape *s);
 void lqf_node_pool_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_pool_shape *s);
 

@@ -210,8 +210,8 @@ static void copy_logical(const lqf_graph *g, lqf_plan *p, int batch, int t, cons
     lqf_view phys, dense;
     lqf_tensor_view(&g->tensors[t], batch, &phys);
     lqf_view_dense(&dense, phys.ndim, phys.dims);
-    if (in) lqf_copy_view(&dense, in, &phys, lqf_plan_buffer(p, t));
-    else lqf_copy_view(&phys, lqf_plan_buffer(p, t), &dense, out);
+    if (in) lqf_backend_default()->copy_view(&dense, in, &phys, lqf_plan_buffer(p, t));
+    else lqf_backend_default()->copy_view(&phys, lqf_plan_buffer(p, t), &dense, out);
 }
 
 lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, float *const *outputs) {

@@ -4,7 +4,7 @@
  * Sigmoid that is the only reader of a convolution's output becomes the convolution's
  * epilogue activation; an Add whose one operand is a convolution output read only there
  * and whose other operand has the same shape and layout becomes the convolution's residual
- * (added after the activation, the ops.h epilogue order; when the residual is computed
+ * (added after the activation, the backend.h epilogue order; when the residual is computed
  * after the convolution, the convolution moves to the Add's place); nodes whose result nobody reads are dropped. The node list stays in
  * topological order; tensors that lose their producer are simply left unused.
  */
@@ -66,13 +66,13 @@ static lqf_status fold_bn(lqf_graph *g, int c, int b) {
     float *wp = lqf_graph_data(g, cn->in[1]), *bias = lqf_graph_data(g, cn->in[2]);
     const float *ga = lqf_graph_data(g, bn->in[1]), *be = lqf_graph_data(g, bn->in[2]);
     const float *mu = lqf_graph_data(g, bn->in[3]), *va = lqf_graph_data(g, bn->in[4]);
-    lqf_conv_unpack_weights(&s, wp, w);
+    lqf_backend_default()->conv_unpack_weights(&s, wp, w);
     for (int o = 0; o < O; o++) {
         double sc = ga[o] / sqrt((double)va[o] + bn->a.bn.eps);
         for (size_t i = 0; i < per; i++) w[o * per + i] = (float)(w[o * per + i] * sc);
         bias[o] = (float)((bias[o] - mu[o]) * sc + be[o]);
     }
-    lqf_conv_pack_weights(&s, w, wp);
+    lqf_backend_default()->conv_pack_weights(&s, w, wp);
     free(w);
     return LQF_OK;
 }

@@ -10,6 +10,8 @@
  */
 #include "nn/train.h"
 
+#include "backend/cpu/cpu.h" /* until the one executor of the next step */
+
 #include <string.h>
 
 struct lqf_trainer {

@@ -765,7 +765,7 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
         free(bf);
         return im_fail(im);
     }
-    lqf_conv_pack_weights(&s, wf, lqf_graph_data(im->g, wt));
+    lqf_backend_default()->conv_pack_weights(&s, wf, lqf_graph_data(im->g, wt));
     if (has_bias) memcpy(lqf_graph_data(im->g, bt), bf, (size_t)O * sizeof(float));
     free(wf);
     free(bf);

@@ -7,7 +7,7 @@
  * the only C-sized memory is the B x C logit buffer and small per-thread rows.
  */
 #include "train/heads.h"
-#include "ops/ops.h"
+#include "backend/backend.h"
 
 #include <math.h>
 #include <string.h>
@@ -362,7 +362,7 @@ lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const
 
     /* ---- cosines (or plain logits) */
     if (softmax) {
-        lqf_sgemm(0, 0, B, C, D, 1.0f, x, D, W, C, 0.0f, L, C);
+        lqf_backend_default()->sgemm(0, 0, B, C, D, 1.0f, x, D, W, C, 0.0f, L, C);
         if (use_bias) {
 #pragma omp parallel for schedule(static)
             for (int b = 0; b < B; b++)
@@ -381,7 +381,7 @@ lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const
         }
         column_inv_norms(D, C, W, h->colacc, h->winv);
         /* x^.W; the column scale 1/|w_c| is applied when each row is read below */
-        lqf_sgemm(0, 0, B, C, D, 1.0f, h->xhat, D, W, C, 0.0f, L, C);
+        lqf_backend_default()->sgemm(0, 0, B, C, D, 1.0f, h->xhat, D, W, C, 0.0f, L, C);
     }
 
     /* ---- batch statistics, updated before use */
@@ -561,8 +561,8 @@ lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const
 
     /* ---- gradients of x and W. L now holds dL/dz (softmax) or dL/dcos / |w_c|. */
     if (softmax) {
-        if (dx) lqf_sgemm(0, 1, B, D, C, 1.0f, L, C, W, C, 0.0f, dx, D);
-        if (dW) lqf_sgemm(1, 0, D, C, B, 1.0f, x, D, L, C, 0.0f, dW, C);
+        if (dx) lqf_backend_default()->sgemm(0, 1, B, D, C, 1.0f, L, C, W, C, 0.0f, dx, D);
+        if (dW) lqf_backend_default()->sgemm(1, 0, D, C, B, 1.0f, x, D, L, C, 0.0f, dW, C);
         if (dbias) {
 #pragma omp parallel for schedule(static)
             for (int64_t c = 0; c < C; c++) {
@@ -576,7 +576,7 @@ lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const
     if (dbias) memset(dbias, 0, (size_t)C * sizeof(float));
     if (dx) {
         /* dL/dx^ = dC' W^T; dx = (dx^ - x^ (x^.dx^)) / |x| + dL/d|x| x^ */
-        lqf_sgemm(0, 1, B, D, C, 1.0f, L, C, W, C, 0.0f, h->dxhat, D);
+        lqf_backend_default()->sgemm(0, 1, B, D, C, 1.0f, L, C, W, C, 0.0f, h->dxhat, D);
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++) {
             const float *xh = h->xhat + b * D, *g = h->dxhat + b * D;
@@ -588,7 +588,7 @@ lqf_status lqf_head_forward_backward_q(lqf_head *h, int B, const float *x, const
     }
     if (dW) {
         /* G' = x^T dC'; dW_c = G'_c - w_c (w_c.G'_c) / |w_c|^2 */
-        lqf_sgemm(1, 0, D, C, B, 1.0f, h->xhat, D, L, C, 0.0f, dW, C);
+        lqf_backend_default()->sgemm(1, 0, D, C, B, 1.0f, h->xhat, D, L, C, 0.0f, dW, C);
         double *acc = h->colacc;
         const float *winv = h->winv;
 #pragma omp parallel for schedule(static)

@@ -6,7 +6,7 @@
  * cosines, then one GEMM back to dL/da^ and the normalisation Jacobian.
  */
 #include "train/qgface.h"
-#include "ops/ops.h"
+#include "backend/backend.h"
 
 #include <math.h>
 #include <string.h>
@@ -88,7 +88,7 @@ lqf_status lqf_qgface_enqueue(lqf_qgface *q, int n, const float *e, const int32_
     int put = LQF_MIN(n, K), keep = LQF_MIN(q->n, K - put);
     memmove(q->queue + (size_t)put * D, q->queue, (size_t)keep * D * sizeof(float));
     memmove(q->qlabels + put, q->qlabels, (size_t)keep * sizeof(int32_t));
-    lqf_l2norm_forward(put, (int)D, e, q->queue, NULL);
+    lqf_backend_default()->l2norm_forward(put, (int)D, e, q->queue, NULL);
     memcpy(q->qlabels, labels, (size_t)put * sizeof(int32_t));
     q->n = put + keep;
     return LQF_OK;
@@ -117,10 +117,10 @@ lqf_status lqf_qgface_forward_backward(lqf_qgface *q, int B, const float *qe, co
     float *A = q->ahat, *C = q->cos;
 
     /* ---- a^ rows: q^ (0..B-1), k^ (B..2B-1) */
-    lqf_l2norm_forward(B, (int)D, qe, A, q->anorm);
-    lqf_l2norm_forward(B, (int)D, ke, A + B * D, q->anorm + B);
+    lqf_backend_default()->l2norm_forward(B, (int)D, qe, A, q->anorm);
+    lqf_backend_default()->l2norm_forward(B, (int)D, ke, A + B * D, q->anorm + B);
     /* ---- cosines: column 0 the other view, columns 1..n the queue */
-    lqf_sgemm(0, 1, R, n, D, 1.0f, A, D, q->queue, D, 0.0f, C + 1, W);
+    lqf_backend_default()->sgemm(0, 1, R, n, D, 1.0f, A, D, q->queue, D, 0.0f, C + 1, W);
     for (int64_t i = 0; i < B; i++) {
         const float *a = A + i * D, *b = A + (B + i) * D;
         float dot = 0;
@@ -181,7 +181,7 @@ lqf_status lqf_qgface_forward_backward(lqf_qgface *q, int B, const float *qe, co
 
     /* ---- dL/da^ = dC[:,1:] Q + the positive pair terms; then the normalisation */
     float *G = q->dahat;
-    lqf_sgemm(0, 0, R, D, n, 1.0f, C + 1, W, q->queue, D, 0.0f, G, D);
+    lqf_backend_default()->sgemm(0, 0, R, D, n, 1.0f, C + 1, W, q->queue, D, 0.0f, G, D);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < B; i++) {
         const float gp = C[i * W] + C[(B + i) * W];
@@ -194,11 +194,11 @@ lqf_status lqf_qgface_forward_backward(lqf_qgface *q, int B, const float *qe, co
     }
     if (dq) {
         memset(dq, 0, (size_t)B * D * sizeof(float));
-        lqf_l2norm_backward(B, (int)D, A, q->anorm, G, NULL, dq);
+        lqf_backend_default()->l2norm_backward(B, (int)D, A, q->anorm, G, NULL, dq);
     }
     if (dk) {
         memset(dk, 0, (size_t)B * D * sizeof(float));
-        lqf_l2norm_backward(B, (int)D, A + B * D, q->anorm + B, G + B * D, NULL, dk);
+        lqf_backend_default()->l2norm_backward(B, (int)D, A + B * D, q->anorm + B, G + B * D, NULL, dk);
     }
     return LQF_OK;
 }

@@ -5,7 +5,7 @@
  * input gradient is parallel over rows; with the PReLU slope gradient it is one pass that
  * also sums x*dy per channel into per-thread double partials (reduced in thread order).
  */
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 #include "core/core.h"
 
 #include <math.h>

@@ -1,11 +1,12 @@
 /*
  * eltwise.c — per-element kernels over channels-last data: activations (ReLU, PReLU per
- * channel or shared, LeakyReLU, Sigmoid), exp, and the fused convolution epilogue
+ * channel or shared, LeakyReLU, Sigmoid), exp, the graph's Unary functions (sqrt, tanh,
+ * clip, abs, neg, reciprocal), y += alpha*x, and the fused convolution epilogue
  * (bias + activation + residual) that the convolution paths apply to output rows while
  * they are still in cache. Rows are independent, so every loop is OpenMP-parallel over
  * rows and SIMD over channels.
  */
-#include "ops/ops_internal.h"
+#include "backend/cpu/cpu_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -132,4 +133,27 @@ void lqf_act_forward(lqf_act act, const float *slope, int slope_shared, float al
 void lqf_exp_forward(int64_t n, const float *x, float *y) {
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+/* y (n) = fn(x (n)); in place allowed. */
+void lqf_unary_forward(lqf_unary_fn fn, float lo, float hi, int64_t n, const float *x, float *y) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        switch (fn) {
+        case LQF_UN_SQRT: v = sqrtf(v); break;
+        case LQF_UN_TANH: v = tanhf(v); break;
+        case LQF_UN_CLIP: v = v < lo ? lo : v > hi ? hi : v; break;
+        case LQF_UN_ABS: v = fabsf(v); break;
+        case LQF_UN_NEG: v = -v; break;
+        case LQF_UN_RECIPROCAL: v = 1.0f / v; break;
+        }
+        y[i] = v;
+    }
+}
+
+/* y (n) += alpha * x (n). */
+void lqf_axpy(int64_t n, float alpha, const float *x, float *y) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
 }

@@ -17,7 +17,7 @@
  * (the GEMM's K x N right-hand matrix, K ordered like the im2col rows). x, y and the
  * residual must not alias.
  */
-#include "ops/ops_internal.h"
+#include "backend/cpu/cpu_internal.h"
 #include "core/core.h"
 
 #include <math.h>
@@ -44,18 +44,6 @@ void lqf_conv_set_im2col_budget(int64_t floats) {
     im2col_budget = floats > 0 ? floats : IM2COL_BUDGET_DEFAULT;
     par_min_macs = floats > 0 ? 0 : PAR_MIN_MACS_DEFAULT;
     par_min_macs_dw = floats > 0 ? 0 : PAR_MIN_MACS_DW_DEFAULT;
-}
-
-void lqf_conv_shape_init(lqf_conv_shape *s) {
-    if (s->sh < 1) s->sh = 1;
-    if (s->sw < 1) s->sw = 1;
-    if (s->dh < 1) s->dh = 1;
-    if (s->dw < 1) s->dw = 1;
-    if (s->group < 1) s->group = 1;
-    s->oh = (s->h + s->pt + s->pb - s->dh * (s->kh - 1) - 1) / s->sh + 1;
-    s->ow = (s->w + s->pl + s->pr - s->dw * (s->kw - 1) - 1) / s->sw + 1;
-    if (s->oh < 0) s->oh = 0;
-    if (s->ow < 0) s->ow = 0;
 }
 
 /* One filter per channel (also the single-channel dense conv, whose packed layout is the
@@ -90,14 +78,6 @@ static inline void interior_cols(const lqf_conv_shape *s, int *oa, int *ob) {
     if (a > b) a = b;
     *oa = a;
     *ob = b;
-}
-
-int64_t lqf_conv_macs(const lqf_conv_shape *s) {
-    return (int64_t)s->oh * s->ow * s->cout * (s->cin / s->group) * s->kh * s->kw;
-}
-
-size_t lqf_conv_weight_size(const lqf_conv_shape *s) {
-    return (size_t)s->cout * (size_t)(s->cin / s->group) * (size_t)s->kh * (size_t)s->kw;
 }
 
 /* Index of OIHW element (o, i, kh, kw) in the packed layout. */

@@ -1,38 +1,19 @@
 /*
  * layout.c — layout-generic kernels over lqf_view (logical dims + physical strides):
- * strided copies (transpose, concat, NCHW<->NHWC), numpy-broadcasting binary arithmetic,
- * softmax along a logical axis and sums over a set of axes. Each walks a "loop nest" made
+ * strided copies (transpose, concat, NCHW<->NHWC), scaled broadcasts (Gemm's C), numpy-
+ * broadcasting binary arithmetic, softmax along a logical axis and sums over a set of
+ * axes. Each walks a "loop nest" made
  * by lqf_loopnest_init: dims ordered by the output's strides and merged where contiguous,
  * so the common cases collapse to one flat loop (memcpy for copies, SIMD for arithmetic,
  * a per-channel inner loop for channel broadcasts). Outer loops are split between OpenMP
  * threads; each thread seeks its start once and then steps an odometer.
  */
-#include "ops/ops_internal.h"
+#include "backend/cpu/cpu_internal.h"
 #include "core/core.h"
 
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-
-void lqf_view_dense(lqf_view *v, int ndim, const int64_t *dims) {
-    v->ndim = ndim;
-    int64_t s = 1;
-    for (int d = ndim - 1; d >= 0; d--) {
-        v->dims[d] = dims[d];
-        v->strides[d] = s;
-        s *= dims[d];
-    }
-}
-
-void lqf_view_nhwc(lqf_view *v, const int64_t dims_nchw[4]) {
-    int64_t C = dims_nchw[1], H = dims_nchw[2], W = dims_nchw[3];
-    v->ndim = 4;
-    for (int d = 0; d < 4; d++) v->dims[d] = dims_nchw[d];
-    v->strides[0] = H * W * C;
-    v->strides[1] = 1;
-    v->strides[2] = W * C;
-    v->strides[3] = C;
-}
 
 void lqf_loopnest_init(lqf_loopnest *ln, int nview, const lqf_view *const *views) {
     const lqf_view *v0 = views[0];
@@ -196,6 +177,20 @@ void lqf_copy_view(const lqf_view *src, const float *x, const lqf_view *dst, flo
         float *yp = y + off0;
         const float *xp = x + off1;
         for (int64_t i = 0; i < n; i++) yp[i * sy] = xp[i * sx];
+    });
+}
+
+/* y = scale * x broadcast over vy: x's extent-1 dims get stride 0 in the loop nest. */
+void lqf_scale_broadcast(const lqf_view *vx, const float *x, float scale, const lqf_view *vy, float *y) {
+    const lqf_view *views[2] = {vy, vx};
+    lqf_loopnest ln;
+    lqf_loopnest_init(&ln, 2, views);
+    const int64_t n = ln.dims[ln.ndim - 1];
+    const int64_t sy = ln.strides[0][ln.ndim - 1], sx = ln.strides[1][ln.ndim - 1];
+    NEST_FOR(&ln, {
+        float *yp = y + off0;
+        const float *xp = x + off1;
+        for (int64_t i = 0; i < n; i++) yp[i * sy] = scale * xp[i * sx];
     });
 }
 

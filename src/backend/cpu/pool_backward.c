@@ -4,7 +4,7 @@
  * for ties, found again from the input. Windows of one image may overlap, so threads take
  * whole images; inside a window the channels are handled as a vector.
  */
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 #include "core/core.h"
 
 void lqf_maxpool_backward(const lqf_pool_shape *s, const float *x, const float *dy, float *dx) {

@@ -15,10 +15,10 @@
  *              images (col2im of one image never races another); each thread sums weight
  *              gradients into its own partial buffer, reduced at the end. With fewer images
  *              than threads the images run one after another with threaded GEMMs instead.
- * Every function ADDS into its outputs (ops.h backward conventions).
+ * Every function ADDS into its outputs (backend.h backward conventions).
  */
-#include "ops/ops.h"
-#include "ops/ops_internal.h"
+#include "backend/cpu/cpu.h"
+#include "backend/cpu/cpu_internal.h"
 #include "core/core.h"
 
 #include <omp.h>

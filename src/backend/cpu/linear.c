@@ -6,7 +6,7 @@
  * (splitmix64 of seed and element index), so a mask is reproducible from its seed and can be
  * drawn in parallel. L2 normalisation returns the norms too (AdaFace's (x/|x|, |x|)).
  */
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 #include "core/core.h"
 
 #include <math.h>

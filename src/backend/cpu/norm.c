@@ -6,7 +6,7 @@
  * partial sum per thread (vectorised over channels), reduced in thread order; elementwise
  * passes are parallel over rows. The only allocations are O(threads x C) arrays.
  */
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 #include "core/core.h"
 
 #include <math.h>

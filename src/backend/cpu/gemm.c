@@ -7,7 +7,7 @@
  * open a nested team, creating threads on every call; the product is then kept on the
  * calling thread as well, and so is any product under a million multiply-adds.
  */
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 #include "core/core.h"
 
 #include <omp.h>

@@ -4,27 +4,11 @@
  * that would start inside the right/bottom padding is dropped) and nearest-neighbour
  * upsampling by integer factors. Parallel over output rows (n, oy), SIMD over channels.
  */
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 #include "core/core.h"
 
 #include <float.h>
 #include <string.h>
-
-static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode) {
-    int span = in + p0 + p1 - k;
-    if (span < 0) return 0;
-    int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    /* The last window must start inside the input or the leading padding. */
-    if (ceil_mode && (o - 1) * s >= in + p0) o--;
-    return o;
-}
-
-void lqf_pool_shape_init(lqf_pool_shape *s) {
-    if (s->sh < 1) s->sh = 1;
-    if (s->sw < 1) s->sw = 1;
-    s->oh = pool_out(s->h, s->kh, s->sh, s->pt, s->pb, s->ceil_mode);
-    s->ow = pool_out(s->w, s->kw, s->sw, s->pl, s->pr, s->ceil_mode);
-}
 
 /* x (N,H,W,C) -> y (N,OH,OW,C); padding never wins (it is -inf). */
 void lqf_maxpool_forward(const lqf_pool_shape *s, const float *x, float *y) {

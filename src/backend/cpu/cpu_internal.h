@@ -1,13 +1,13 @@
 /*
- * ops_internal.h — helpers shared between the kernel files of src/ops/ and not part of the
- * ops.h contract: the fused convolution epilogue over channels-last rows, and the view
+ * cpu_internal.h — helpers shared between the kernel files of backend/cpu/ and not part of
+ * the cpu.h contract: the fused convolution epilogue over channels-last rows, and the view
  * "collapse" that turns up to three strided views into a short loop nest for elementwise
  * kernels (binary arithmetic, copies).
  */
-#ifndef LQF_OPS_INTERNAL_H
-#define LQF_OPS_INTERNAL_H
+#ifndef LQF_BACKEND_CPU_INTERNAL_H
+#define LQF_BACKEND_CPU_INTERNAL_H
 
-#include "ops/ops.h"
+#include "backend/cpu/cpu.h"
 
 /* Rows [row0, row0+nrows) of a channels-last (rows, c) tensor y, in place:
  * y = act(y + b) + residual, where b (c) may be NULL, ep may be NULL (bias only) and the
