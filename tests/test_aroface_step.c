@@ -32,7 +32,7 @@
 
 #include "augment/warp.h"
 #include "nn/backbone.h"
-#include "nn/train.h"
+#include "nn/exec.h"
 #include "train/heads.h"
 #include "train/run.h"
 

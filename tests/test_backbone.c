@@ -8,12 +8,13 @@
  * parameter, and eval mode torch's eval embedding (through the trainer and through the
  * inference executor), all within 1e-4 of each reference's scale. Also: frozen tensors get
  * no gradient, dropout is seeded and the identity in eval mode, the full-size networks have
- * torch's parameter counts. LQFACE_BENCH_TRAIN=1 (or mfn, ir18) adds a timing of
+ * torch's parameter counts, and a network built for one input size runs at another by shape
+ * inference (tools/ref_backbone_resize.py). LQFACE_BENCH_TRAIN=1 (or mfn, ir18) adds a timing of
  * MobileFaceNet and IR-18 training steps at batch 64 (LQFACE_BENCH_BATCH), 112x112.
  */
 #include "nn/backbone.h"
 #include "nn/net.h"
-#include "nn/train.h"
+#include "nn/exec.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -167,21 +168,21 @@ static void test_net(const char *net) {
     CHECK(nd == off + (long)(2 * nx + 3 * ne) + ngrad + nstat);
     if (nd != off + (long)(2 * nx + 3 * ne) + ngrad + nstat) goto out;
 
-    lqf_trainer *tr = NULL;
-    CHECK(lqf_trainer_create(g, B, &tr) == LQF_OK);
+    lqf_exec *tr = NULL;
+    CHECK(lqf_exec_create(g, B, LQF_EXEC_TRAIN, &tr) == LQF_OK);
     if (!tr) goto out;
-    printf("%s: trainer holds %.1f MB\n", net, lqf_trainer_bytes(tr) / 1e6);
-    lqf_trainer_set_input_grad(tr, 1);
+    printf("%s: trainer holds %.1f MB\n", net, lqf_exec_bytes(tr) / 1e6);
+    lqf_exec_set_input_grad(tr, 1);
     int tin = g->inputs[0], tout = g->outputs[0];
-    nchw_to_nhwc(B, 3, H, W, x, lqf_trainer_buffer(tr, tin));
-    CHECK(lqf_trainer_forward(tr) == LQF_OK);
-    compare(net, "train embedding", lqf_trainer_buffer(tr, tout), emb, ne);
-    memcpy(lqf_trainer_grad(tr, tout), w_out, ne * sizeof(float));
-    lqf_trainer_zero_grad(tr);
-    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    nchw_to_nhwc(B, 3, H, W, x, lqf_exec_buffer(tr, tin));
+    CHECK(lqf_exec_forward(tr) == LQF_OK);
+    compare(net, "train embedding", lqf_exec_buffer(tr, tout), emb, ne);
+    memcpy(lqf_exec_grad(tr, tout), w_out, ne * sizeof(float));
+    lqf_exec_zero_grad(tr);
+    CHECK(lqf_exec_backward(tr) == LQF_OK);
     float *tmp = malloc(nx * sizeof(float) + (size_t)ngrad * sizeof(float) + 64);
     nchw_to_nhwc(B, 3, H, W, dx, tmp);
-    compare(net, "d input", lqf_trainer_grad(tr, tin), tmp, nx);
+    compare(net, "d input", lqf_exec_grad(tr, tin), tmp, nx);
     /* A per-channel shift feeding only training-mode BatchNorms has an exactly zero
      * gradient; torch's value there is rounding noise (~1e-8 of the largest gradient), so
      * such "vanishing" tensors (reference below 1e-6 of the network's largest gradient)
@@ -195,7 +196,7 @@ static void test_net(const char *net) {
         if (s->grad[i]) {
             double before = worst_rel;
             worst_rel = 0;
-            lqf_backbone_get(g, lqf_trainer_grads(tr), s->name[i], tmp, (size_t)s->numel[i]);
+            lqf_backbone_get(g, lqf_exec_grads(tr), s->name[i], tmp, (size_t)s->numel[i]);
             snprintf(what, sizeof what, "grad %s", s->name[i]);
             if (tu_max_abs(rg, (size_t)s->numel[i]) < 1e-6 * gmax) {
                 nvanish++;
@@ -223,16 +224,16 @@ static void test_net(const char *net) {
            net, wg, nvanish, ws);
 
     /* eval mode through the trainer and through the inference executor */
-    lqf_trainer_set_training(tr, 0);
-    CHECK(lqf_trainer_forward(tr) == LQF_OK);
-    compare(net, "eval embedding (trainer)", lqf_trainer_buffer(tr, tout), emb_eval, ne);
-    lqf_plan *p = NULL;
-    CHECK(lqf_plan_create(g, B, 0, &p) == LQF_OK);
+    lqf_exec_set_training(tr, 0);
+    CHECK(lqf_exec_forward(tr) == LQF_OK);
+    compare(net, "eval embedding (trainer)", lqf_exec_buffer(tr, tout), emb_eval, ne);
+    lqf_exec *p = NULL;
+    CHECK(lqf_exec_create(g, B, LQF_EXEC_INFER, &p) == LQF_OK);
     if (p) {
-        nchw_to_nhwc(B, 3, H, W, x, lqf_plan_buffer(p, tin));
-        CHECK(lqf_plan_run(g, p) == LQF_OK);
-        compare(net, "eval embedding (executor)", lqf_plan_buffer(p, tout), emb_eval, ne);
-        lqf_plan_free(p);
+        nchw_to_nhwc(B, 3, H, W, x, lqf_exec_buffer(p, tin));
+        CHECK(lqf_exec_forward(p) == LQF_OK);
+        compare(net, "eval embedding (executor)", lqf_exec_buffer(p, tout), emb_eval, ne);
+        lqf_exec_free(p);
     }
 
     /* frozen tensors: the first learnable tensor gets no gradient, the others the same */
@@ -240,29 +241,29 @@ static void test_net(const char *net) {
     for (int t = 0; t < g->n_tensors && t0 < 0; t++)
         if (g->tensors[t].kind == LQF_T_PARAM) t0 = t;
     float *saved = malloc(g->n_params * sizeof(float));
-    memcpy(saved, lqf_trainer_grads(tr), g->n_params * sizeof(float));
-    lqf_trainer_set_training(tr, 1);
-    lqf_trainer_freeze_tensor(tr, t0, 1);
-    lqf_trainer_zero_grad(tr);
-    CHECK(lqf_trainer_forward(tr) == LQF_OK);
-    memcpy(lqf_trainer_grad(tr, tout), w_out, ne * sizeof(float));
-    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    memcpy(saved, lqf_exec_grads(tr), g->n_params * sizeof(float));
+    lqf_exec_set_training(tr, 1);
+    lqf_exec_freeze_tensor(tr, t0, 1);
+    lqf_exec_zero_grad(tr);
+    CHECK(lqf_exec_forward(tr) == LQF_OK);
+    memcpy(lqf_exec_grad(tr, tout), w_out, ne * sizeof(float));
+    CHECK(lqf_exec_backward(tr) == LQF_OK);
     const lqf_tensor *T0 = &g->tensors[t0];
-    CHECK(tu_max_abs(lqf_trainer_grads(tr) + T0->offset, (size_t)lqf_tensor_numel(T0)) == 0.0);
-    CHECK(lqf_trainer_freeze(tr, "no.such.tensor", 1) == -1);
-    lqf_trainer_free(tr);
+    CHECK(tu_max_abs(lqf_exec_grads(tr) + T0->offset, (size_t)lqf_tensor_numel(T0)) == 0.0);
+    CHECK(lqf_exec_freeze(tr, "no.such.tensor", 1) == -1);
+    lqf_exec_free(tr);
     /* batch 1: the final BatchNorm1d cannot take batch statistics (torch refuses too) */
     tr = NULL;
-    CHECK(lqf_trainer_create(g, 1, &tr) == LQF_OK);
+    CHECK(lqf_exec_create(g, 1, LQF_EXEC_TRAIN, &tr) == LQF_OK);
     if (tr) {
-        CHECK(lqf_trainer_forward(tr) == LQF_ERR_ARG);
+        CHECK(lqf_exec_forward(tr) == LQF_ERR_ARG);
         printf("batch 1 in training mode: %s\n", lqf_last_error());
-        lqf_trainer_set_training(tr, 0);
-        CHECK(lqf_trainer_forward(tr) == LQF_OK);
+        lqf_exec_set_training(tr, 0);
+        CHECK(lqf_exec_forward(tr) == LQF_OK);
     }
     free(saved);
     free(tmp);
-    lqf_trainer_free(tr);
+    lqf_exec_free(tr);
 
     /* AdaFace with its Dropout(0.4): eval mode is the identity, training masks are seeded */
     if (s->cfg.kind == LQF_BACKBONE_IRESNET_ADAFACE) {
@@ -278,26 +279,26 @@ static void test_net(const char *net) {
                     lqf_backbone_set(g2, g2->params, s->name[i], rs, (size_t)s->numel[i]);
                     rs += s->numel[i];
                 }
-            lqf_trainer *t2 = NULL;
-            CHECK(lqf_trainer_create(g2, B, &t2) == LQF_OK);
+            lqf_exec *t2 = NULL;
+            CHECK(lqf_exec_create(g2, B, LQF_EXEC_TRAIN, &t2) == LQF_OK);
             if (t2) {
                 float *e1 = malloc(ne * sizeof(float) * 2);
-                nchw_to_nhwc(B, 3, H, W, x, lqf_trainer_buffer(t2, g2->inputs[0]));
-                lqf_trainer_set_training(t2, 0);
-                CHECK(lqf_trainer_forward(t2) == LQF_OK);
-                compare(net, "eval embedding with Dropout(0.4)", lqf_trainer_buffer(t2, g2->outputs[0]), emb_eval, ne);
-                lqf_trainer_set_training(t2, 1);
-                lqf_trainer_set_seed(t2, 99);
-                CHECK(lqf_trainer_forward(t2) == LQF_OK);
-                memcpy(e1, lqf_trainer_buffer(t2, g2->outputs[0]), ne * sizeof(float));
-                CHECK(lqf_trainer_forward(t2) == LQF_OK); /* next forward: another mask */
-                memcpy(e1 + ne, lqf_trainer_buffer(t2, g2->outputs[0]), ne * sizeof(float));
+                nchw_to_nhwc(B, 3, H, W, x, lqf_exec_buffer(t2, g2->inputs[0]));
+                lqf_exec_set_training(t2, 0);
+                CHECK(lqf_exec_forward(t2) == LQF_OK);
+                compare(net, "eval embedding with Dropout(0.4)", lqf_exec_buffer(t2, g2->outputs[0]), emb_eval, ne);
+                lqf_exec_set_training(t2, 1);
+                lqf_exec_set_seed(t2, 99);
+                CHECK(lqf_exec_forward(t2) == LQF_OK);
+                memcpy(e1, lqf_exec_buffer(t2, g2->outputs[0]), ne * sizeof(float));
+                CHECK(lqf_exec_forward(t2) == LQF_OK); /* next forward: another mask */
+                memcpy(e1 + ne, lqf_exec_buffer(t2, g2->outputs[0]), ne * sizeof(float));
                 CHECK(memcmp(e1, e1 + ne, ne * sizeof(float)) != 0);
-                lqf_trainer_set_seed(t2, 99); /* same seed, same first mask */
-                CHECK(lqf_trainer_forward(t2) == LQF_OK);
-                CHECK(memcmp(e1, lqf_trainer_buffer(t2, g2->outputs[0]), ne * sizeof(float)) == 0);
+                lqf_exec_set_seed(t2, 99); /* same seed, same first mask */
+                CHECK(lqf_exec_forward(t2) == LQF_OK);
+                CHECK(memcmp(e1, lqf_exec_buffer(t2, g2->outputs[0]), ne * sizeof(float)) == 0);
                 free(e1);
-                lqf_trainer_free(t2);
+                lqf_exec_free(t2);
             }
         }
         lqf_graph_free(g2);
@@ -331,32 +332,32 @@ static void test_onnx_trainable(void) {
     lqf_graph *g = NULL;
     CHECK(lqf_onnx_import(path, buf, len, NULL, &g, NULL, NULL) == LQF_OK);
     free(buf);
-    lqf_trainer *tr = NULL;
-    lqf_plan *p = NULL;
+    lqf_exec *tr = NULL;
+    lqf_exec *p = NULL;
     if (g) {
-        CHECK(lqf_trainer_create(g, 1, &tr) == LQF_OK);
-        CHECK(lqf_plan_create(g, 1, 0, &p) == LQF_OK);
+        CHECK(lqf_exec_create(g, 1, LQF_EXEC_TRAIN, &tr) == LQF_OK);
+        CHECK(lqf_exec_create(g, 1, LQF_EXEC_INFER, &p) == LQF_OK);
     }
     if (tr && p) {
         const char *net = "mobilefacenet_fr512.onnx";
         int tin = g->inputs[0], tout = g->outputs[0];
         const lqf_tensor *ti = &g->tensors[tin];
         size_t nx = (size_t)lqf_tensor_numel(ti), ne = (size_t)lqf_tensor_numel(&g->tensors[tout]);
-        float *x = lqf_trainer_buffer(tr, tin); /* NHWC */
+        float *x = lqf_exec_buffer(tr, tin); /* NHWC */
         for (size_t i = 0; i < nx; i++) x[i] = (float)(0.9 * sin(0.001 * i + 0.3 * (i % 3)));
-        memcpy(lqf_plan_buffer(p, tin), x, nx * sizeof(float));
-        CHECK(lqf_plan_run(g, p) == LQF_OK);
-        CHECK(lqf_trainer_forward(tr) == LQF_OK);
-        compare(net, "trainer forward vs executor", lqf_trainer_buffer(tr, tout), lqf_plan_buffer(p, tout), ne);
-        compare(net, "trainer forward vs torch", lqf_trainer_buffer(tr, tout), ref, ne);
-        float *go = lqf_trainer_grad(tr, tout);
+        memcpy(lqf_exec_buffer(p, tin), x, nx * sizeof(float));
+        CHECK(lqf_exec_forward(p) == LQF_OK);
+        CHECK(lqf_exec_forward(tr) == LQF_OK);
+        compare(net, "trainer forward vs executor", lqf_exec_buffer(tr, tout), lqf_exec_buffer(p, tout), ne);
+        compare(net, "trainer forward vs torch", lqf_exec_buffer(tr, tout), ref, ne);
+        float *go = lqf_exec_grad(tr, tout);
         for (size_t i = 0; i < ne; i++) go[i] = (float)cos(0.7 * i);
-        lqf_trainer_set_input_grad(tr, 1);
-        lqf_trainer_zero_grad(tr);
-        CHECK(lqf_trainer_backward(tr) == LQF_OK);
+        lqf_exec_set_input_grad(tr, 1);
+        lqf_exec_zero_grad(tr);
+        CHECK(lqf_exec_backward(tr) == LQF_OK);
         float *tmp = malloc(nx * sizeof(float));
         nchw_to_nhwc(1, ti->dims[1], ti->dims[2], ti->dims[3], ref + ne, tmp);
-        compare(net, "d input vs torch", lqf_trainer_grad(tr, tin), tmp, nx);
+        compare(net, "d input vs torch", lqf_exec_grad(tr, tin), tmp, nx);
         free(tmp);
         long off = (long)(ne + nx);
         char line[256], name[160];
@@ -365,7 +366,7 @@ static void test_onnx_trainable(void) {
         while (fgets(line, sizeof line, f))
             if (sscanf(line, "grad %159s %ld", name, &n) == 2 && off + n <= nref) {
                 float *gt = malloc((size_t)n * sizeof(float));
-                CHECK(lqf_backbone_get(g, lqf_trainer_grads(tr), name, gt, (size_t)n) == LQF_OK);
+                CHECK(lqf_backbone_get(g, lqf_exec_grads(tr), name, gt, (size_t)n) == LQF_OK);
                 char what[200];
                 snprintf(what, sizeof what, "grad %s (%ld values) vs torch", name, n);
                 compare(net, what, gt, ref + off, (size_t)n);
@@ -377,12 +378,12 @@ static void test_onnx_trainable(void) {
     }
     fclose(f);
     free(ref);
-    lqf_plan_free(p);
-    lqf_trainer_free(tr);
+    lqf_exec_free(p);
+    lqf_exec_free(tr);
     if (g) {
         CHECK(lqf_graph_optimize(g) == LQF_OK);
         tr = NULL;
-        CHECK(lqf_trainer_create(g, 1, &tr) == LQF_ERR_UNSUPPORTED && tr == NULL);
+        CHECK(lqf_exec_create(g, 1, LQF_EXEC_TRAIN, &tr) == LQF_ERR_UNSUPPORTED && tr == NULL);
         printf("optimised graph: %s\n", lqf_last_error());
         lqf_graph_free(g);
     }
@@ -430,24 +431,24 @@ static void bench(lqf_backbone_kind kind, int depth, const char *label) {
     int B = 64;
     const char *bs = getenv("LQFACE_BENCH_BATCH");
     if (bs && atoi(bs) > 0) B = atoi(bs);
-    lqf_trainer *tr = NULL;
-    if (lqf_trainer_create(g, B, &tr) != LQF_OK) {
+    lqf_exec *tr = NULL;
+    if (lqf_exec_create(g, B, LQF_EXEC_TRAIN, &tr) != LQF_OK) {
         fprintf(stderr, "bench %s: %s\n", label, lqf_last_error());
         lqf_graph_free(g);
         return;
     }
-    float *in = lqf_trainer_buffer(tr, g->inputs[0]);
+    float *in = lqf_exec_buffer(tr, g->inputs[0]);
     for (size_t i = 0; i < (size_t)B * 3 * 112 * 112; i++) in[i] = (float)sin(0.001 * i);
     double tf = 0, tb = 0;
     int steps = 2;
     clock_t c0 = clock();
     for (int s = 0; s <= steps; s++) {
         double t0 = lqf_now();
-        lqf_trainer_forward(tr);
+        lqf_exec_forward(tr);
         double t1 = lqf_now();
-        float *go = lqf_trainer_grad(tr, g->outputs[0]);
+        float *go = lqf_exec_grad(tr, g->outputs[0]);
         for (int i = 0; i < B * c.emb; i++) go[i] = 1e-3f * (float)((i % 7) - 3);
-        lqf_trainer_backward(tr);
+        lqf_exec_backward(tr);
         double t2 = lqf_now();
         if (s > 0) { /* the first step warms up */
             tf += t1 - t0;
@@ -457,10 +458,10 @@ static void bench(lqf_backbone_kind kind, int depth, const char *label) {
     double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     printf("bench %s batch %d: forward %.2f s, backward %.2f s per step: %.2f img/s (trainer %.2f GB); "
            "process CPU %.1f s for %d steps\n", label, B, tf / steps, tb / steps, B * steps / (tf + tb),
-           lqf_trainer_bytes(tr) / 1e9, cpu, steps + 1);
+           lqf_exec_bytes(tr) / 1e9, cpu, steps + 1);
     /* where the last step's time went, by operator (convolutions by kind) */
     const double *nf, *nb;
-    lqf_trainer_node_times(tr, &nf, &nb);
+    lqf_exec_node_times(tr, &nf, &nb);
     const char *cls[8] = {"conv dense 3x3", "conv 1x1", "conv depthwise", "conv grouped/other", "batchnorm",
                           "prelu", "gemm", "other"};
     double af[8] = {0}, ab[8] = {0};
@@ -478,14 +479,94 @@ static void bench(lqf_backbone_kind kind, int depth, const char *label) {
     }
     for (int k = 0; k < 8; k++)
         if (af[k] + ab[k] > 0.005) printf("     %-20s forward %6.3f s  backward %6.3f s\n", cls[k], af[k], ab[k]);
-    lqf_trainer_free(tr);
+    lqf_exec_free(tr);
     lqf_graph_free(g);
+}
+
+/* Shape inference: a network built for 32x32 runs at 28x24 (tools/ref_backbone_resize.py,
+ * eval mode, batch 2) without being rebuilt: as an optimised lqf_net through
+ * lqf_net_set_input_size, and as the unfused graph through lqf_graph_infer_shapes and a
+ * training executor in eval mode. A size whose flattened features no longer fit the Linear
+ * layer is refused naming the size, and the net keeps working at the last good one. */
+static void test_resize(const char *net) {
+    char name[64], rel[256];
+    snprintf(name, sizeof name, "%s_resize", net);
+    spec *s = malloc(sizeof *s);
+    if (read_spec(name, s) != 0) {
+        free(s);
+        return;
+    }
+    int B = 0, H = 0, W = 0;
+    snprintf(rel, sizeof rel, "backbone/%s.txt", name);
+    FILE *f = fopen(tu_testdata(rel), "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) sscanf(line, "run %d %d %d", &B, &H, &W);
+    if (f) fclose(f);
+    snprintf(rel, sizeof rel, "backbone/%s.bin", name);
+    float *d = NULL;
+    long nd = tu_load_f32(tu_testdata(rel), &d);
+    lqf_graph *g = NULL, *g2 = NULL;
+    CHECK(B > 0 && nd > 0 && lqf_backbone_build(&s->cfg, &g) == LQF_OK && lqf_backbone_build(&s->cfg, &g2) == LQF_OK);
+    long off = g && g2 && nd > 0 ? load_weights(g, s, d) : -1;
+    if (off > 0) CHECK(load_weights(g2, s, d) == off);
+    const size_t nx = (size_t)B * 3 * H * W, ne = (size_t)B * s->cfg.emb;
+    if (!CHECK(off > 0 && nd == off + (long)(nx + ne))) {
+        lqf_graph_free(g);
+        lqf_graph_free(g2);
+        free(s);
+        free(d);
+        return;
+    }
+    const float *x = d + off, *emb = x + nx;
+    float *out = calloc(ne, sizeof(float));
+    char what[128];
+
+    /* the optimised net, resized by inference */
+    lqf_net *n = NULL;
+    CHECK(lqf_net_from_graph(g, 1, &n) == LQF_OK);
+    CHECK(lqf_net_set_input_size(n, H, W) == LQF_OK);
+    int64_t dims[8];
+    CHECK(lqf_net_input_shape(n, 0, B, dims) == 4 && dims[0] == B && dims[2] == H && dims[3] == W);
+    CHECK(lqf_net_run(n, B, &x, &out) == LQF_OK);
+    snprintf(what, sizeof what, "eval embedding at %dx%d (net resized by shape inference)", H, W);
+    compare(net, what, out, emb, ne);
+    lqf_status st = lqf_net_set_input_size(n, 40, 40);
+    printf("%s at 40x40 -> %s: %s\n", net, lqf_status_string(st), lqf_last_error());
+    CHECK(st == LQF_ERR_SHAPE && strstr(lqf_last_error(), "40x40"));
+    memset(out, 0, ne * sizeof(float));
+    CHECK(lqf_net_run(n, B, &x, &out) == LQF_OK);
+    compare(net, "eval embedding again after a refused size", out, emb, ne);
+    lqf_net_free(n);
+
+    /* the unfused graph: new input dims, inference, a training executor in eval mode */
+    lqf_tensor *in = &g2->tensors[g2->inputs[0]];
+    in->dims[2] = H;
+    in->dims[3] = W;
+    CHECK(lqf_graph_infer_shapes(g2) == LQF_OK);
+    lqf_exec *tr = NULL;
+    CHECK(lqf_exec_create(g2, B, LQF_EXEC_TRAIN, &tr) == LQF_OK);
+    if (tr) {
+        lqf_exec_set_training(tr, 0);
+        lqf_exec_write(tr, g2->inputs[0], x);
+        CHECK(lqf_exec_forward(tr) == LQF_OK);
+        lqf_exec_read(tr, g2->outputs[0], out);
+        snprintf(what, sizeof what, "eval embedding at %dx%d (graph re-inferred, training executor)", H, W);
+        compare(net, what, out, emb, ne);
+        lqf_exec_free(tr);
+    }
+    lqf_graph_free(g2);
+    free(out);
+    free(s);
+    free(d);
 }
 
 int main(void) {
     test_net("ir18_insightface");
     test_net("ir18_adaface");
     test_net("mobilefacenet");
+    test_resize("ir18_insightface");
+    test_resize("ir18_adaface");
+    test_resize("mobilefacenet");
     test_counts();
     test_onnx_trainable();
     printf("largest error vs PyTorch: %.3g of the reference's scale\n", worst_rel);

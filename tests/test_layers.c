@@ -6,12 +6,12 @@
  * forward: for L = sum(w * y) with w the dumped upstream gradient, sampled coordinates of
  * every input and parameter are perturbed by +-h, and the normalised error
  * sum|fd - analytic| / sum|analytic| must stay below 1e-2. Flatten (the NCHW-order
- * reshape of an NHWC tensor) is checked through the trainer of src/nn/train.h, and so are
+ * reshape of an NHWC tensor) is checked through the trainer of src/nn/exec.h, and so are
  * (by finite differences) the graph operators the backbones do not use.
  */
 #include "backend/cpu/cpu.h" /* the kernels are under test */
 #include "nn/graph.h"
-#include "nn/train.h"
+#include "nn/exec.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -446,7 +446,7 @@ static void test_l2norm(const char *name, int n, int dd) {
 
 /* ---------------------------------------------------------------- flatten (graph) */
 
-/* input (n,c,h,w) NHWC -> RESHAPE (n, c*h*w) in NCHW order, through the training plan. */
+/* input (n,c,h,w) NHWC -> RESHAPE (n, c*h*w) in NCHW order, through a training executor. */
 static void test_flatten(const char *name, int n, int c, int h, int w) {
     size_t nx = (size_t)n * c * h * w;
     float *d = load_case(name, (long)(4 * nx));
@@ -459,21 +459,21 @@ static void test_flatten(const char *name, int n, int c, int h, int w) {
     lqf_graph_add_node(g, LQF_OP_RESHAPE, "flatten", &ti, 1, to);
     g->inputs[g->n_inputs++] = ti;
     g->outputs[g->n_outputs++] = to;
-    lqf_trainer *tr = NULL;
-    CHECK(lqf_trainer_create(g, n, &tr) == LQF_OK);
+    lqf_exec *tr = NULL;
+    CHECK(lqf_exec_create(g, n, LQF_EXEC_TRAIN, &tr) == LQF_OK);
     if (tr) {
-        lqf_trainer_set_input_grad(tr, 1);
+        lqf_exec_set_input_grad(tr, 1);
         float *xin = nhwc(n, c, h, w, rx);
-        memcpy(lqf_trainer_buffer(tr, ti), xin, nx * sizeof(float));
-        CHECK(lqf_trainer_forward(tr) == LQF_OK);
-        compare(name, "y", lqf_trainer_buffer(tr, to), ry, nx);
-        memcpy(lqf_trainer_grad(tr, to), rdy, nx * sizeof(float));
-        CHECK(lqf_trainer_backward(tr) == LQF_OK);
+        memcpy(lqf_exec_buffer(tr, ti), xin, nx * sizeof(float));
+        CHECK(lqf_exec_forward(tr) == LQF_OK);
+        compare(name, "y", lqf_exec_buffer(tr, to), ry, nx);
+        memcpy(lqf_exec_grad(tr, to), rdy, nx * sizeof(float));
+        CHECK(lqf_exec_backward(tr) == LQF_OK);
         float *edx = nhwc(n, c, h, w, rdx);
-        compare(name, "dx", lqf_trainer_grad(tr, ti), edx, nx);
+        compare(name, "dx", lqf_exec_grad(tr, ti), edx, nx);
         free(xin);
         free(edx);
-        lqf_trainer_free(tr);
+        lqf_exec_free(tr);
     }
     lqf_graph_free(g);
     free(d);
@@ -486,7 +486,7 @@ static void test_flatten(const char *name, int n, int c, int h, int w) {
  * of an NHWC tensor, Reshape, Gemm with alpha/beta/trans_b and with trans_a, Sigmoid,
  * LeakyRelu, and a tensor read twice (gradients accumulate). */
 typedef struct {
-    lqf_trainer *tr;
+    lqf_exec *tr;
     lqf_graph *g;
     const float *w1, *w2;
     size_t n1, n2;
@@ -494,9 +494,9 @@ typedef struct {
 
 static double graph_loss(void *c_) {
     graph_ctx *c = c_;
-    lqf_trainer_forward(c->tr);
-    return dotd(lqf_trainer_buffer(c->tr, c->g->outputs[0]), c->w1, c->n1) +
-           dotd(lqf_trainer_buffer(c->tr, c->g->outputs[1]), c->w2, c->n2);
+    lqf_exec_forward(c->tr);
+    return dotd(lqf_exec_buffer(c->tr, c->g->outputs[0]), c->w1, c->n1) +
+           dotd(lqf_exec_buffer(c->tr, c->g->outputs[1]), c->w2, c->n2);
 }
 
 static void test_graph_ops(void) {
@@ -550,27 +550,27 @@ static void test_graph_ops(void) {
         seed = seed * 1103515245u + 12345u;
         g->params[i] = (float)((seed >> 9) % 2001) / 1000.0f - 1.0f;
     }
-    lqf_trainer *tr = NULL;
-    CHECK(lqf_trainer_create(g, 2, &tr) == LQF_OK);
+    lqf_exec *tr = NULL;
+    CHECK(lqf_exec_create(g, 2, LQF_EXEC_TRAIN, &tr) == LQF_OK);
     if (!tr) {
         lqf_graph_free(g);
         return;
     }
-    lqf_trainer_set_input_grad(tr, 1);
-    float *xb = lqf_trainer_buffer(tr, x);
+    lqf_exec_set_input_grad(tr, 1);
+    float *xb = lqf_exec_buffer(tr, x);
     for (int i = 0; i < 120; i++) xb[i] = (float)sin(0.37 * i);
     float w1[14], w2[28];
     for (int i = 0; i < 14; i++) w1[i] = (float)cos(0.5 * i);
     for (int i = 0; i < 28; i++) w2[i] = (float)sin(0.9 * i + 1);
     graph_ctx c = {tr, g, w1, w2, 14, 28};
     graph_loss(&c);
-    memcpy(lqf_trainer_grad(tr, t8), w1, sizeof w1);
-    memcpy(lqf_trainer_grad(tr, t9), w2, sizeof w2);
-    lqf_trainer_zero_grad(tr);
-    CHECK(lqf_trainer_backward(tr) == LQF_OK);
+    memcpy(lqf_exec_grad(tr, t8), w1, sizeof w1);
+    memcpy(lqf_exec_grad(tr, t9), w2, sizeof w2);
+    lqf_exec_zero_grad(tr);
+    CHECK(lqf_exec_backward(tr) == LQF_OK);
     float *grads = malloc(g->n_params * sizeof(float)), gx[120];
-    memcpy(grads, lqf_trainer_grads(tr), g->n_params * sizeof(float));
-    memcpy(gx, lqf_trainer_grad(tr, x), sizeof gx);
+    memcpy(grads, lqf_exec_grads(tr), g->n_params * sizeof(float));
+    memcpy(gx, lqf_exec_grad(tr, x), sizeof gx);
     fd_check("graph ops dx", graph_loss, &c, xb, 120, gx, 1e-3f, NULL);
     const int ps[5] = {p1, p2, p3, p4, p6};
     for (int k = 0; k < 5; k++) {
@@ -580,17 +580,17 @@ static void test_graph_ops(void) {
         fd_check(lb, graph_loss, &c, g->params + T->offset, (size_t)lqf_tensor_numel(T), grads + T->offset, 1e-3f, NULL);
     }
     /* a frozen parameter gets nothing, and graphs with an operator lacking backward are refused */
-    lqf_trainer_freeze_tensor(tr, p3, 1);
-    lqf_trainer_zero_grad(tr);
-    CHECK(lqf_trainer_backward(tr) == LQF_OK);
-    CHECK(tu_max_abs(lqf_trainer_grads(tr) + g->tensors[p3].offset, 420) == 0.0);
-    CHECK(tu_max_abs(lqf_trainer_grads(tr) + g->tensors[p4].offset, 7) > 0.0);
+    lqf_exec_freeze_tensor(tr, p3, 1);
+    lqf_exec_zero_grad(tr);
+    CHECK(lqf_exec_backward(tr) == LQF_OK);
+    CHECK(tu_max_abs(lqf_exec_grads(tr) + g->tensors[p3].offset, 420) == 0.0);
+    CHECK(tu_max_abs(lqf_exec_grads(tr) + g->tensors[p4].offset, 7) > 0.0);
     free(grads);
-    lqf_trainer_free(tr);
+    lqf_exec_free(tr);
     int t10 = lqf_graph_add_tensor(g, "t10", LQF_T_ACT, 2, d5, 1);
     lqf_graph_add_node(g, LQF_OP_EXP, "exp", &t8, 1, t10);
     tr = NULL;
-    CHECK(lqf_trainer_create(g, 2, &tr) == LQF_ERR_UNSUPPORTED && tr == NULL);
+    CHECK(lqf_exec_create(g, 2, LQF_EXEC_TRAIN, &tr) == LQF_ERR_UNSUPPORTED && tr == NULL);
     printf("     refused: %s\n", lqf_last_error());
     lqf_graph_free(g);
 }

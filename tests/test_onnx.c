@@ -76,7 +76,7 @@ static void run_compare(const char *what, lqf_net *net, int batch, const float *
     lqf_status st = lqf_net_run(net, batch, &input, outs);
     double t1 = lqf_now();
     if (!CHECK(st == LQF_OK)) fprintf(stderr, "%s: %s\n", what, lqf_last_error());
-    /* second run: warm timing, and a plan reused must give the same result */
+    /* second run: warm timing, and an executor reused must give the same result */
     float *again = malloc(sizes[0] * sizeof(float));
     float *outs2[16];
     outs2[0] = again;

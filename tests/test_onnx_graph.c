@@ -6,6 +6,9 @@
  * and the optimised graph (BatchNorm folded into the packed weights by lqf_graph_optimize,
  * PRelu and the residual Add fused into the convolutions) are both compared with a direct
  * double-precision evaluation of the same layers written here from their definitions.
+ * Also the op table's completeness and the executor's refusals (a node reading a tensor
+ * nobody produced, stored dims that shape inference contradicts, training an operator
+ * without a backward).
  */
 #include "lqface.h"
 #include "nn/backbone.h"
@@ -211,6 +214,38 @@ static void check_backbone(lqf_backbone_kind kind, int depth, const char *what) 
     lqf_net_free(nets[1]);
 }
 
+/* The op table: a complete row per operator (name, shape inference, forward; a training
+ * check only with a backward), names unique, nothing past the end; an executor refuses a
+ * graph whose stored dims disagree with shape inference, and a training executor an
+ * operator without a backward, each naming the node. */
+static void check_op_table(void) {
+    int bad = 0;
+    for (int k = 0; k < LQF_OP_COUNT; k++) {
+        const lqf_op_def *d = lqf_op_get((lqf_op)k);
+        if (!d || !d->name || !d->infer || !d->forward || (d->can_train && !d->backward)) bad++;
+        for (int j = 0; d && j < k; j++)
+            if (!strcmp(lqf_op_table[j]->name, d->name)) bad++;
+    }
+    CHECK(bad == 0 && lqf_op_get(LQF_OP_COUNT) == NULL && lqf_op_get((lqf_op)-1) == NULL);
+    CHECK(!strcmp(lqf_op_table[LQF_OP_BATCHNORM]->name, "BatchNormalization"));
+    for (int wrong = 0; wrong < 2; wrong++) {
+        lqf_graph *g = lqf_graph_new();
+        int64_t d2[2] = {1, 4}, d5[2] = {1, 5};
+        int gx = lqf_graph_add_tensor(g, "x", LQF_T_INPUT, 2, d2, 1);
+        int gy = lqf_graph_add_tensor(g, "y", LQF_T_ACT, 2, wrong ? d5 : d2, 1);
+        g->inputs[g->n_inputs++] = gx;
+        lqf_graph_add_node(g, wrong ? LQF_OP_RELU : LQF_OP_EXP, "node_y", &gx, 1, gy);
+        g->outputs[g->n_outputs++] = gy;
+        lqf_exec *p = NULL;
+        lqf_status st = lqf_exec_create(g, 2, wrong ? LQF_EXEC_INFER : LQF_EXEC_TRAIN, &p);
+        printf("%s: %s: %s\n", wrong ? "stored dims 1x5 for 1x4" : "training Exp", lqf_status_string(st),
+               lqf_last_error());
+        CHECK(st == (wrong ? LQF_ERR_SHAPE : LQF_ERR_UNSUPPORTED) && p == NULL &&
+              strstr(lqf_last_error(), "'node_y'") != NULL);
+        lqf_graph_free(g);
+    }
+}
+
 int main(void) {
     check_backbone(LQF_BACKBONE_IRESNET, 18, "IResNet-18 (insightface)");
     check_backbone(LQF_BACKBONE_IRESNET_ADAFACE, 18, "IResNet-18 (AdaFace)");
@@ -292,7 +327,7 @@ int main(void) {
         free(y);
         lqf_net_free(net);
     }
-    /* a graph whose node reads an activation nobody produced is refused by the plan */
+    /* a graph whose node reads an activation nobody produced is refused by the executor */
     {
         lqf_graph *g = lqf_graph_new();
         int64_t d2[2] = {1, 4};
@@ -303,12 +338,13 @@ int main(void) {
         int in2[2] = {gx, orphan};
         lqf_graph_add_node(g, LQF_OP_ADD, "add_orphan", in2, 2, gy);
         g->outputs[g->n_outputs++] = gy;
-        lqf_plan *p = NULL;
-        lqf_status st = lqf_plan_create(g, 1, 0, &p);
+        lqf_exec *p = NULL;
+        lqf_status st = lqf_exec_create(g, 1, LQF_EXEC_INFER, &p);
         printf("orphan input: %s: %s\n", lqf_status_string(st), lqf_last_error());
         CHECK(st == LQF_ERR_ARG && p == NULL && strstr(lqf_last_error(), "'orphan'") != NULL);
         lqf_graph_free(g);
     }
+    check_op_table();
     free(x);
     free(xd);
     free(a);

@@ -3,9 +3,9 @@
  * small synthetic models (tools/make_onnx_ops.py, python3-onnx) run at batch 2 against ONNX
  * Runtime outputs (tools/ref_onnx.js). Also checks that the optimiser folded both
  * BatchNormalizations and fused the activation and the residual Add into convolutions, that
- * a keep_all plan (one buffer per activation, for training) gives the same outputs as the
- * liveness-shared inference plan (and that the shared plan of YuNet 640 is several times
- * smaller), and that batch 1 equals the first image of batch 2.
+ * an inference executor keeping every activation (LQF_EXEC_KEEP) gives the same outputs as
+ * the liveness-shared one (and that the shared one of YuNet 640 is several times smaller),
+ * and that batch 1 equals the first image of batch 2.
  */
 #include "lqface.h"
 #include "nn/net.h"
@@ -65,29 +65,22 @@ static void check_model(const char *name) {
         off += sizes[i];
     }
 
-    /* keep_all plan: same outputs (physical layout compared through the net's own views) */
+    /* an executor keeping every activation: same outputs (read back in logical order) */
     lqf_graph *g = lqf_net_graph(net);
-    lqf_plan *p = NULL;
-    CHECK(lqf_plan_create(g, 2, 1, &p) == LQF_OK);
+    lqf_exec *p = NULL;
+    CHECK(lqf_exec_create(g, 2, LQF_EXEC_INFER | LQF_EXEC_KEEP, &p) == LQF_OK);
     if (p) {
-        lqf_view phys, dense;
-        const lqf_tensor *ti = &g->tensors[g->inputs[0]];
-        lqf_tensor_view(ti, 2, &phys);
-        lqf_view_dense(&dense, phys.ndim, phys.dims);
-        lqf_backend_default()->copy_view(&dense, in, &phys, lqf_plan_buffer(p, g->inputs[0]));
-        CHECK(lqf_plan_run(g, p) == LQF_OK);
+        lqf_exec_write(p, g->inputs[0], in);
+        CHECK(lqf_exec_forward(p) == LQF_OK);
         for (int i = 0; i < no; i++) {
-            const lqf_tensor *to = &g->tensors[g->outputs[i]];
             float *o = calloc(sizes[i], sizeof(float));
-            lqf_tensor_view(to, 2, &phys);
-            lqf_view_dense(&dense, phys.ndim, phys.dims);
-            lqf_backend_default()->copy_view(&phys, lqf_plan_buffer(p, g->outputs[i]), &dense, o);
+            lqf_exec_read(p, g->outputs[i], o);
             char label[200];
-            snprintf(label, sizeof label, "ops_%s output %d: keep_all plan = shared plan", name, i);
+            snprintf(label, sizeof label, "ops_%s output %d: keep-all executor = shared executor", name, i);
             tu_close(label, o, outs[i], sizes[i], 0, 0);
             free(o);
         }
-        lqf_plan_free(p);
+        lqf_exec_free(p);
     }
 
     /* batch 1 = first image of batch 2 */
@@ -134,34 +127,34 @@ static void check_fusion(void) {
     lqf_net_free(net);
 }
 
-/* liveness sharing: the inference plan of YuNet 640 holds far less than one buffer per
- * activation, and both plans compute the same outputs */
+/* liveness sharing: the inference executor of YuNet 640 holds far less than one buffer per
+ * activation, and both executors compute the same outputs */
 static void check_memory(void) {
     lqf_net *net = NULL;
     if (!CHECK(lqf_net_load_onnx(tu_shared("models/yunet_n_640_640.onnx"), &net) == LQF_OK)) return;
     lqf_graph *g = lqf_net_graph(net);
-    lqf_plan *shared = NULL, *all = NULL;
-    CHECK(lqf_plan_create(g, 1, 0, &shared) == LQF_OK);
-    CHECK(lqf_plan_create(g, 1, 1, &all) == LQF_OK);
+    lqf_exec *shared = NULL, *all = NULL;
+    CHECK(lqf_exec_create(g, 1, LQF_EXEC_INFER, &shared) == LQF_OK);
+    CHECK(lqf_exec_create(g, 1, LQF_EXEC_INFER | LQF_EXEC_KEEP, &all) == LQF_OK);
     if (shared && all) {
-        size_t a = lqf_plan_activation_bytes(shared), b = lqf_plan_activation_bytes(all);
-        printf("yunet640 activations: shared plan %.1f MB, keep_all plan %.1f MB, conv scratch %.1f MB\n", a / 1e6,
-               b / 1e6, lqf_plan_scratch_bytes(shared) / 1e6);
+        size_t a = lqf_exec_activation_bytes(shared), b = lqf_exec_activation_bytes(all);
+        printf("yunet640 activations: shared %.1f MB, keep-all %.1f MB, conv scratch %.1f MB\n", a / 1e6,
+               b / 1e6, lqf_exec_scratch_bytes(shared) / 1e6);
         CHECK(a > 0 && a * 3 < b);
         size_t n = 3 * 640 * 640;
-        float *x = lqf_plan_buffer(shared, g->inputs[0]), *y = lqf_plan_buffer(all, g->inputs[0]);
+        float *x = lqf_exec_buffer(shared, g->inputs[0]), *y = lqf_exec_buffer(all, g->inputs[0]);
         for (size_t i = 0; i < n; i++) x[i] = y[i] = (float)((i * 7919) % 256);
-        CHECK(lqf_plan_run(g, shared) == LQF_OK && lqf_plan_run(g, all) == LQF_OK);
+        CHECK(lqf_exec_forward(shared) == LQF_OK && lqf_exec_forward(all) == LQF_OK);
         for (int i = 0; i < g->n_outputs; i++) {
             int t = g->outputs[i];
             size_t m = (size_t)lqf_tensor_numel(&g->tensors[t]);
-            if (i == 9) tu_close("yunet640 kps_8: shared plan = keep_all plan", lqf_plan_buffer(shared, t),
-                                 lqf_plan_buffer(all, t), m, 0, 0);
-            else CHECK(memcmp(lqf_plan_buffer(shared, t), lqf_plan_buffer(all, t), m * sizeof(float)) == 0);
+            if (i == 9) tu_close("yunet640 kps_8: shared executor = keep-all executor", lqf_exec_buffer(shared, t),
+                                 lqf_exec_buffer(all, t), m, 0, 0);
+            else CHECK(memcmp(lqf_exec_buffer(shared, t), lqf_exec_buffer(all, t), m * sizeof(float)) == 0);
         }
     }
-    lqf_plan_free(shared);
-    lqf_plan_free(all);
+    lqf_exec_free(shared);
+    lqf_exec_free(all);
     lqf_net_free(net);
 }
 

@@ -28,8 +28,7 @@ from torch.nn import (BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Linear, MaxPool
                       Sequential)
 
 torch.set_num_threads(1)
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "backbone")
-os.makedirs(OUT, exist_ok=True)
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "backbone")
 
 
 # ------------------------------------------------------------ insightface iresnet.py
@@ -337,85 +336,109 @@ def dump(name, model, config, batch=3, hw=32, emb_fn=None):
     print(name, sum(a.numel() for a in arrays) * 4, "bytes")
 
 
-torch.manual_seed(5)
+# The reduced networks of the dumps (also used by tools/ref_backbone_resize.py).
 W = (4, 8, 12, 16)
-m = IResNet(IBasicBlock, UNITS[18], dropout=0, num_features=16, widths=W, fc_hw=2)
-dump("ir18_insightface", m, ["kind iresnet", "depth 18", f"width {W[0]} {W[1]} {W[2]} {W[3]}", "input 3 32 32",
-                             "emb 16"])
-m = Backbone(18, widths=W, fc_hw=2, emb=16, dropout=0.0)
-dump("ir18_adaface", m, ["kind adaface", "depth 18", f"width {W[0]} {W[1]} {W[2]} {W[3]}", "input 3 32 32",
-                         "emb 16"], emb_fn=m.embedding)
-m = MobileFaceNet(num_features=16, blocks=(1, 4, 6, 2), scale=2, base=4, sep=32, k=2)
-dump("mobilefacenet", m, ["kind mobilefacenet", "input 3 32 32", "emb 16", "mfn 4 2 32 1 4 6 2"])
 
-# parameter counts of the full-size networks (torch's sum of parameter sizes)
-counts = []
-for depth in (18, 50, 100):
-    n = sum(p.numel() for p in IResNet(IBasicBlock, UNITS[depth]).parameters())
-    counts.append(f"iresnet {depth} {n}")
-for depth in (18, 50):
-    n = sum(p.numel() for p in Backbone(depth).parameters())
-    counts.append(f"adaface {depth} {n}")
-counts.append(f"mobilefacenet 0 {sum(p.numel() for p in MobileFaceNet().parameters())}")
-with open(os.path.join(OUT, "counts.txt"), "w") as f:
-    f.write("\n".join(counts) + "\n")
-print("\n".join(counts))
 
-# ------------------------------------------------------------ imported ONNX network
-# The shared MobileFaceNet ONNX model run by a small torch interpreter of its four operators
-# (Conv, PRelu, Add, Reshape) in float64 autograd: input x[i] = 0.9*sin(0.001*i + 0.3*(i%3))
-# over the flat NHWC (1,112,112,3) index, loss sum(w * out) with w[i] = cos(0.7*i).
-# onnx_mfn.txt: `grad <initializer name> <numel>` lines; onnx_mfn.bin: out (512), dx (NCHW),
-# then those gradients (OIHW for convolution weights).
-import math
-import onnx
-from onnx import numpy_helper
+def reduced(kind):
+    if kind == "ir18_insightface":
+        return IResNet(IBasicBlock, UNITS[18], dropout=0, num_features=16, widths=W, fc_hw=2)
+    if kind == "ir18_adaface":
+        return Backbone(18, widths=W, fc_hw=2, emb=16, dropout=0.0)
+    return MobileFaceNet(num_features=16, blocks=(1, 4, 6, 2), scale=2, base=4, sep=32, k=2)
 
-SHARED = os.environ.get("LQFACE_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-model = onnx.load(os.path.join(SHARED, "models", "mobilefacenet_fr512.onnx"))
-vals = {}
-for t in model.graph.initializer:
-    a = numpy_helper.to_array(t)
-    vals[t.name] = (torch.tensor(a, dtype=torch.float64, requires_grad=True) if a.dtype.kind == "f"
-                    else torch.tensor(a))
-H = 112
-flat = torch.tensor([0.9 * math.sin(0.001 * i + 0.3 * (i % 3)) for i in range(H * H * 3)], dtype=torch.float64)
-x = flat.reshape(1, H, H, 3).permute(0, 3, 1, 2).contiguous().requires_grad_(True)
-vals[model.graph.input[0].name] = x
-for n in model.graph.node:
-    at = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
-    i = [vals[k] for k in n.input]
-    if n.op_type == "Conv":
-        pt, pl, pb, pr = at.get("pads", [0, 0, 0, 0])
-        y = torch.nn.functional.pad(i[0], (pl, pr, pt, pb))
-        y = torch.nn.functional.conv2d(y, i[1], i[2] if len(i) > 2 else None, stride=tuple(at.get("strides", [1, 1])),
-                                       dilation=tuple(at.get("dilations", [1, 1])), groups=at.get("group", 1))
-    elif n.op_type == "PRelu":
-        y = torch.where(i[0] > 0, i[0], i[0] * i[1])
-    elif n.op_type == "Add":
-        y = i[0] + i[1]
-    elif n.op_type == "Reshape":
-        shape = [int(s) if int(s) != 0 else i[0].shape[k] for k, s in enumerate(i[1].tolist())]
-        y = i[0].reshape(shape)
-    else:
-        raise ValueError(n.op_type)
-    vals[n.output[0]] = y
-out = vals[model.graph.output[0].name].reshape(1, -1)
-w = torch.tensor([math.cos(0.7 * k) for k in range(out.numel())], dtype=torch.float64).reshape(out.shape)
-(out * w).sum().backward()
-convs = [n for n in model.graph.node if n.op_type == "Conv"]
-prelus = [n for n in model.graph.node if n.op_type == "PRelu"]
-names = [convs[0].input[1], convs[0].input[2], convs[1].input[1], convs[10].input[1], convs[10].input[2],
-         prelus[0].input[1], prelus[-1].input[1],
-         [n for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)][-1].input[1]]
-arrays = [out.detach(), x.grad]
-lines = []
-for k in names:
-    lines.append(f"grad {k} {vals[k].numel()}")
-    arrays.append(vals[k].grad)
-with open(os.path.join(OUT, "onnx_mfn.bin"), "wb") as f:
-    for a in arrays:
-        f.write(a.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
-with open(os.path.join(OUT, "onnx_mfn.txt"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-print("onnx_mfn", sum(a.numel() for a in arrays) * 4, "bytes;", ", ".join(lines))
+
+CONFIG = {"ir18_insightface": ["kind iresnet", "depth 18", f"width {W[0]} {W[1]} {W[2]} {W[3]}", "input 3 32 32",
+                               "emb 16"],
+          "ir18_adaface": ["kind adaface", "depth 18", f"width {W[0]} {W[1]} {W[2]} {W[3]}", "input 3 32 32", "emb 16"],
+          "mobilefacenet": ["kind mobilefacenet", "input 3 32 32", "emb 16", "mfn 4 2 32 1 4 6 2"]}
+
+
+def main():
+    global OUT
+    if len(sys.argv) > 1:
+        OUT = sys.argv[1]
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(5)
+    m = reduced("ir18_insightface")
+    dump("ir18_insightface", m, CONFIG["ir18_insightface"])
+    m = reduced("ir18_adaface")
+    dump("ir18_adaface", m, CONFIG["ir18_adaface"], emb_fn=m.embedding)
+    m = reduced("mobilefacenet")
+    dump("mobilefacenet", m, CONFIG["mobilefacenet"])
+
+    # parameter counts of the full-size networks (torch's sum of parameter sizes)
+    counts = []
+    for depth in (18, 50, 100):
+        n = sum(p.numel() for p in IResNet(IBasicBlock, UNITS[depth]).parameters())
+        counts.append(f"iresnet {depth} {n}")
+    for depth in (18, 50):
+        n = sum(p.numel() for p in Backbone(depth).parameters())
+        counts.append(f"adaface {depth} {n}")
+    counts.append(f"mobilefacenet 0 {sum(p.numel() for p in MobileFaceNet().parameters())}")
+    with open(os.path.join(OUT, "counts.txt"), "w") as f:
+        f.write("\n".join(counts) + "\n")
+    print("\n".join(counts))
+
+    # ------------------------------------------------------------ imported ONNX network
+    # The shared MobileFaceNet ONNX model run by a small torch interpreter of its four operators
+    # (Conv, PRelu, Add, Reshape) in float64 autograd: input x[i] = 0.9*sin(0.001*i + 0.3*(i%3))
+    # over the flat NHWC (1,112,112,3) index, loss sum(w * out) with w[i] = cos(0.7*i).
+    # onnx_mfn.txt: `grad <initializer name> <numel>` lines; onnx_mfn.bin: out (512), dx (NCHW),
+    # then those gradients (OIHW for convolution weights).
+    import math
+    import onnx
+    from onnx import numpy_helper
+
+    SHARED = os.environ.get("LQFACE_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+    model = onnx.load(os.path.join(SHARED, "models", "mobilefacenet_fr512.onnx"))
+    vals = {}
+    for t in model.graph.initializer:
+        a = numpy_helper.to_array(t)
+        vals[t.name] = (torch.tensor(a, dtype=torch.float64, requires_grad=True) if a.dtype.kind == "f"
+                        else torch.tensor(a))
+    H = 112
+    flat = torch.tensor([0.9 * math.sin(0.001 * i + 0.3 * (i % 3)) for i in range(H * H * 3)], dtype=torch.float64)
+    x = flat.reshape(1, H, H, 3).permute(0, 3, 1, 2).contiguous().requires_grad_(True)
+    vals[model.graph.input[0].name] = x
+    for n in model.graph.node:
+        at = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        i = [vals[k] for k in n.input]
+        if n.op_type == "Conv":
+            pt, pl, pb, pr = at.get("pads", [0, 0, 0, 0])
+            y = torch.nn.functional.pad(i[0], (pl, pr, pt, pb))
+            y = torch.nn.functional.conv2d(y, i[1], i[2] if len(i) > 2 else None, stride=tuple(at.get("strides", [1, 1])),
+                                           dilation=tuple(at.get("dilations", [1, 1])), groups=at.get("group", 1))
+        elif n.op_type == "PRelu":
+            y = torch.where(i[0] > 0, i[0], i[0] * i[1])
+        elif n.op_type == "Add":
+            y = i[0] + i[1]
+        elif n.op_type == "Reshape":
+            shape = [int(s) if int(s) != 0 else i[0].shape[k] for k, s in enumerate(i[1].tolist())]
+            y = i[0].reshape(shape)
+        else:
+            raise ValueError(n.op_type)
+        vals[n.output[0]] = y
+    out = vals[model.graph.output[0].name].reshape(1, -1)
+    w = torch.tensor([math.cos(0.7 * k) for k in range(out.numel())], dtype=torch.float64).reshape(out.shape)
+    (out * w).sum().backward()
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    prelus = [n for n in model.graph.node if n.op_type == "PRelu"]
+    names = [convs[0].input[1], convs[0].input[2], convs[1].input[1], convs[10].input[1], convs[10].input[2],
+             prelus[0].input[1], prelus[-1].input[1],
+             [n for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)][-1].input[1]]
+    arrays = [out.detach(), x.grad]
+    lines = []
+    for k in names:
+        lines.append(f"grad {k} {vals[k].numel()}")
+        arrays.append(vals[k].grad)
+    with open(os.path.join(OUT, "onnx_mfn.bin"), "wb") as f:
+        for a in arrays:
+            f.write(a.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+    with open(os.path.join(OUT, "onnx_mfn.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("onnx_mfn", sum(a.numel() for a in arrays) * 4, "bytes;", ", ".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,9 +6,9 @@
  * kps_*; input 0..255, decoded by lqf_yunet_decode); RetinaFace has 3 outputs shaped (1,P,4)
  * loc, (1,P,2) conf, (1,P,10) landmarks over P priors of an SxS input (input minus
  * (104,117,123), decoded by lqf_retina_decode). The letterbox is written straight into the
- * execution plan's input buffer in its physical layout (nn/net.h), and outputs are read from
- * the plan's buffers when they are dense. A detector owns its plan and buffers, so it must not
- * be used by two threads at once.
+ * inference executor's input buffer in its physical layout (nn/net.h), and outputs are read
+ * from the executor's buffers when they are dense. A detector owns its executor and buffers,
+ * so it must not be used by two threads at once.
  */
 #include "detect/yunet.h"
 #include "core/core.h"
@@ -25,7 +25,7 @@ struct lqf_detector {
     lqf_detect_options opts;
     int S;                 /* network input is 1x3xSxS */
     int n_out;             /* outputs of the network */
-    float **out_bufs;      /* n_out dense copies, used when a plan output is not dense */
+    float **out_bufs;      /* n_out dense copies, used when an output buffer is not dense */
     int n_used;            /* 12 (YuNet) or 3 (RetinaFace) */
     int out_index[12];     /* YuNet: cls_8,16,32, obj_*, bbox_*, kps_*; RetinaFace: loc, conf,
                               landm (network output indices) */
@@ -190,29 +190,25 @@ lqf_status lqf_detect(lqf_detector *d, const lqf_image *img, lqf_face **faces, i
         return lqf_fail(LQF_ERR_ARG, "detect: invalid image (%dx%d, %d channels)", img->width, img->height,
                         img->channels);
     static const float retina_mean[3] = {104.f, 117.f, 123.f};
-    lqf_plan *plan;
-    lqf_status st = lqf_net_plan(d->net, 1, &plan);
+    lqf_exec *x;
+    lqf_status st = lqf_net_exec(d->net, 1, &x);
     if (st != LQF_OK) return lqf_fail_context(st, "%s", d->path);
     lqf_graph *g = lqf_net_graph(d->net);
-    /* input (1,3,S,S) in whatever physical layout the plan uses (channels-last) */
-    lqf_view vin;
-    lqf_tensor_view(&g->tensors[g->inputs[0]], 1, &vin);
-    const int64_t strides[3] = {vin.strides[1], vin.strides[2], vin.strides[3]};
+    /* input (1,3,S,S) in whatever physical layout the executor uses (channels-last) */
+    const lqf_view *vin = lqf_exec_view(x, g->inputs[0]);
+    const int64_t strides[3] = {vin->strides[1], vin->strides[2], vin->strides[3]};
     float scale;
     st = lqf_letterbox_strided(img, d->S, LQF_BGR, d->kind == DET_RETINA ? retina_mean : NULL,
-                               lqf_plan_buffer(plan, g->inputs[0]), strides, &scale);
+                               lqf_exec_buffer(x, g->inputs[0]), strides, &scale);
     if (st != LQF_OK) return st;
-    st = lqf_plan_run(g, plan);
+    st = lqf_exec_forward(x);
     if (st != LQF_OK) return lqf_fail_context(st, "%s", d->path);
     const float *outs[12];
     for (int i = 0; i < d->n_used; i++) {
         const int oi = d->out_index[i], t = g->outputs[oi];
-        lqf_view phys, dense;
-        lqf_tensor_view(&g->tensors[t], 1, &phys);
-        lqf_view_dense(&dense, phys.ndim, phys.dims);
-        const float *buf = lqf_plan_buffer(plan, t);
-        if (memcmp(phys.strides, dense.strides, sizeof(int64_t) * (size_t)phys.ndim) != 0) {
-            lqf_backend_default()->copy_view(&phys, buf, &dense, d->out_bufs[oi]);
+        const float *buf = lqf_exec_buffer(x, t);
+        if (!lqf_view_is_dense(lqf_exec_view(x, t))) {
+            lqf_exec_read(x, t, d->out_bufs[oi]);
             buf = d->out_bufs[oi];
         }
         outs[i] = buf;

@@ -200,7 +200,13 @@ static int flatten(bld *b, const char *name, int x) {
     const lqf_tensor *xt = T(b, x);
     int64_t d[2] = {1, xt->dims[1] * xt->dims[2] * xt->dims[3]};
     int y = add_tensor(b, name, LQF_T_ACT, 2, d, 1);
-    add_node(b, LQF_OP_RESHAPE, name, &x, 1, y);
+    int nd = add_node(b, LQF_OP_RESHAPE, name, &x, 1, y);
+    if (nd < 0) return -1;
+    lqf_node *n = &b->g->nodes[nd];
+    n->a.reshape.ndim = 2; /* (0, -1): follows the batch and the input size */
+    n->a.reshape.shape[0] = 0;
+    n->a.reshape.shape[1] = -1;
+    n->fixed = 0;
     return y;
 }
 

@@ -1,7 +1,7 @@
 /*
  * backbone.h — lqface's own face-embedding backbones, built as an lqf_graph through the
- * graph builder (the same object the ONNX importer makes, so the executor runs them and
- * train.h trains them): IResNet-18/34/50/100/200 in the insightface variant
+ * graph builder (the same object the ONNX importer makes, so the executor of nn/exec.h runs
+ * and trains them): IResNet-18/34/50/100/200 in the insightface variant
  * (backbones/iresnet.py: IBasicBlock, conv1x1+BN shortcut on every stage's first block,
  * head BN2d -> flatten -> Dropout -> Linear -> BN1d with weight fixed to 1) and the AdaFace
  * variant (net.py: BasicBlockIR, MaxPool2d(1, stride) shortcut when channels match, head

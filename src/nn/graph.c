@@ -1,7 +1,8 @@
 /*
  * graph.c — the builder side of the network graph (see graph.h): growable tensor and node
- * arrays, the single parameter buffer that holds every PARAM/CONST tensor, name lookup, and
- * the logical-dims-plus-physical-strides view of a tensor. Note that lqf_graph_add_tensor may
+ * arrays (a new node gets its operator's attribute defaults from the op table), the single
+ * parameter buffer that holds every PARAM/CONST tensor, name lookup, and the
+ * logical-dims-plus-physical-strides view of a tensor. Note that lqf_graph_add_tensor may
  * grow (realloc) graph->params, so any pointer obtained from lqf_graph_data() before adding
  * another PARAM/CONST tensor is invalidated: re-fetch it after every add.
  */
@@ -109,10 +110,8 @@ int lqf_graph_add_node(lqf_graph *g, lqf_op op, const char *name, const int *in,
     n->nin = nin;
     for (int i = 0; i < nin; i++) n->in[i] = in[i];
     n->out = out;
-    if (op == LQF_OP_CONV) {
-        n->a.conv.act_param = -1;
-        n->a.conv.residual = -1;
-    }
+    const lqf_op_def *def = lqf_op_get(op);
+    if (def && def->init) def->init(g, n);
     g->tensors[out].producer = g->n_nodes;
     return g->n_nodes++;
 }
@@ -129,53 +128,17 @@ float *lqf_graph_data(lqf_graph *g, int tensor) {
     return g->params + t->offset;
 }
 
-void lqf_node_conv_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_conv_shape *s) {
-    const lqf_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out];
-    memset(s, 0, sizeof *s);
-    s->n = x->batched ? batch : (int)x->dims[0];
-    s->cin = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->cout = (int)y->dims[1];
-    s->kh = n->a.conv.kh;
-    s->kw = n->a.conv.kw;
-    s->sh = n->a.conv.sh;
-    s->sw = n->a.conv.sw;
-    s->pt = n->a.conv.pt;
-    s->pl = n->a.conv.pl;
-    s->pb = n->a.conv.pb;
-    s->pr = n->a.conv.pr;
-    s->dh = n->a.conv.dh;
-    s->dw = n->a.conv.dw;
-    s->group = n->a.conv.group;
-    lqf_conv_shape_init(s);
-}
-
-void lqf_node_pool_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_pool_shape *s) {
-    const lqf_tensor *x = &g->tensors[n->in[0]];
-    memset(s, 0, sizeof *s);
-    s->n = x->batched ? batch : (int)x->dims[0];
-    s->c = (int)x->dims[1];
-    s->h = (int)x->dims[2];
-    s->w = (int)x->dims[3];
-    s->kh = n->a.pool.kh;
-    s->kw = n->a.pool.kw;
-    s->sh = n->a.pool.sh;
-    s->sw = n->a.pool.sw;
-    s->pt = n->a.pool.pt;
-    s->pl = n->a.pool.pl;
-    s->pb = n->a.pool.pb;
-    s->pr = n->a.pool.pr;
-    s->ceil_mode = n->a.pool.ceil_mode;
-    lqf_pool_shape_init(s);
+void lqf_tensor_view_dims(const lqf_tensor *t, const lqf_shape *dims, lqf_view *v) {
+    if (dims->ndim == 4 && t->nhwc)
+        lqf_view_nhwc(v, dims->dims);
+    else
+        lqf_view_dense(v, dims->ndim, dims->dims);
 }
 
 void lqf_tensor_view(const lqf_tensor *t, int batch, lqf_view *v) {
-    int64_t dims[LQF_MAX_DIMS];
-    for (int i = 0; i < t->ndim; i++) dims[i] = t->dims[i];
-    if (t->batched && t->ndim > 0) dims[0] = batch;
-    if (t->ndim == 4 && t->nhwc)
-        lqf_view_nhwc(v, dims);
-    else
-        lqf_view_dense(v, t->ndim, dims);
+    lqf_shape d;
+    d.ndim = t->ndim;
+    for (int i = 0; i < t->ndim; i++) d.dims[i] = t->dims[i];
+    if (t->batched && t->ndim > 0) d.dims[0] = batch;
+    lqf_tensor_view_dims(t, &d, v);
 }

@@ -1,17 +1,21 @@
 /*
  * graph.h — the one network representation of lqface: a graph of operators over float
- * tensors. The ONNX importer builds it, lqface's own backbones (IResNet, MobileFaceNet) will
- * build it through the same builder calls, and the executor runs it; training will add a
- * backward walk over the same nodes. It is NOT a general ONNX runtime: integer tensors and
- * shape arithmetic are folded away at import, so every tensor here is float32.
+ * tensors. The ONNX importer and lqface's own backbones (IResNet, MobileFaceNet) build it
+ * through the same builder calls; the executor (nn/exec.h) runs it forward and, for
+ * training, backward, dispatching through the op table (nn/ops.h). It is NOT a general ONNX
+ * runtime: integer tensors and shape arithmetic are folded away at import, so every tensor
+ * here is float32.
  *
  * Tensors have a LOGICAL shape in ONNX/PyTorch order (N,C,H,W for images) and a PHYSICAL
  * layout: every 4-D tensor (activations and 4-D constants alike) is stored channels-last
  * (N,H,W,C), everything else dense row-major in logical order. lqf_tensor_view() gives the
  * logical dims with the physical strides, which is all layout-generic kernels need.
  *
- * Batch: tensors marked `batched` have dims[0] = the batch the graph was built with
- * (usually 1); a plan for batch B scales dims[0] of every batched tensor to B.
+ * Shapes: the dims stored in tensors are those the graph was built with; shape inference
+ * (lqf_graph_shapes) recomputes every activation's dims from the inputs' through the op
+ * table, which is how an executor for batch B gets its dims (tensors marked `batched` have
+ * dims[0] = the batch: built with build_batch, usually 1) and how a graph follows another
+ * input size (lqf_graph_infer_shapes).
  *
  * Parameters and constants live in ONE contiguous float buffer (graph->params), reached by
  * offsets, so a checkpoint is one read and an optimiser one loop. Convolution weights are
@@ -22,6 +26,7 @@
 
 #include "core/core.h"
 #include "backend/backend.h"
+#include "nn/ops.h"
 
 typedef enum {
     LQF_T_INPUT,  /* fed by the caller */
@@ -43,42 +48,21 @@ typedef struct {
     int producer;               /* ACT: index of the producing node, else -1 */
 } lqf_tensor;
 
-typedef enum {
-    LQF_OP_CONV,        /* in: x, w(packed), [b]; attr conv; fused epilogue (act, residual) */
-    LQF_OP_BATCHNORM,   /* in: x, gamma, beta, mean, var; attr bn (lqf-built graphs) */
-    LQF_OP_RELU,        /* in: x */
-    LQF_OP_PRELU,       /* in: x, slope (per channel, or 1) */
-    LQF_OP_LEAKYRELU,   /* in: x; attr alpha */
-    LQF_OP_SIGMOID,     /* in: x */
-    LQF_OP_EXP,         /* in: x */
-    LQF_OP_ADD,         /* in: a, b (numpy broadcasting) */
-    LQF_OP_SUB,
-    LQF_OP_MUL,
-    LQF_OP_DIV,
-    LQF_OP_MAXPOOL,     /* in: x; attr pool */
-    LQF_OP_RESIZE,      /* in: x; attr resize (nearest, integer scale factors) */
-    LQF_OP_TRANSPOSE,   /* in: x; attr perm */
-    LQF_OP_RESHAPE,     /* in: x; output shape fixed at import (covers Flatten, (Un)Squeeze) */
-    LQF_OP_CONCAT,      /* in: x0..xn; attr axis */
-    LQF_OP_GEMM,        /* in: a(2-D), b(2-D const, stored as given), [c]; attr gemm */
-    LQF_OP_SOFTMAX,     /* in: x; attr axis */
-    LQF_OP_REDUCESUM,   /* in: x; attr reduce */
-    LQF_OP_DROPOUT,     /* in: x; attr dropout (identity at inference; training: seeded mask) */
-    LQF_OP_UNARY,       /* in: x; attr unary: elementwise sqrt/tanh/clip/abs/neg/reciprocal */
-    LQF_OP_COUNT
-} lqf_op;
-
 #define LQF_MAX_NODE_IN 8
 
-typedef struct {
+typedef struct lqf_node {
     lqf_op op;
     char *name;
     int nin;
     int in[LQF_MAX_NODE_IN]; /* tensor indices */
     int out;                 /* exactly one output tensor */
+    int fixed;               /* attributes folded by the importer at the built input size (a Reshape
+                                target computed from Shape, SAME pads, Resize sizes): shape inference
+                                follows the batch through this node but no other input size */
     union {
         struct {
             int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group;
+            int cout;          /* output channels (default: the output tensor's dim 1) */
             lqf_act act;       /* fused activation (NONE unless a fusion pass set it) */
             int act_param;     /* PReLU slope tensor index, or -1 */
             float alpha;       /* LeakyReLU slope */
@@ -88,6 +72,9 @@ typedef struct {
         struct { int kh, kw, sh, sw, pt, pl, pb, pr, ceil_mode; } pool;
         struct { int sh, sw; } resize;
         struct { int perm[LQF_MAX_DIMS]; } transpose;
+        /* ONNX semantics: 0 copies the input's dim, -1 is inferred; a batched output's dim 0
+         * follows the input's (default: the output tensor's dims as built) */
+        struct { int ndim; int64_t shape[LQF_MAX_DIMS]; } reshape;
         struct { int axis; } concat;
         struct { int axis; } softmax;
         struct { int trans_a, trans_b; float alpha, beta; } gemm;
@@ -124,20 +111,23 @@ int64_t lqf_tensor_numel(const lqf_tensor *t);
 
 /* Logical dims (batch replaced by `batch`) with physical strides, for layout-generic kernels. */
 void lqf_tensor_view(const lqf_tensor *t, int batch, lqf_view *v);
-/* Kernel shape of a CONV / MAXPOOL node at `batch`, from its input and output tensors and
- * its attributes (oh/ow filled by backend.h's init functions). */
-void lqf_node_conv_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_conv_shape *s);
-void lqf_node_pool_shape(const lqf_graph *g, const lqf_node *n, int batch, lqf_pool_shape *s);
+/* The same strides for other logical dims of t (physical layout of t's rank and nhwc flag). */
+void lqf_tensor_view_dims(const lqf_tensor *t, const lqf_shape *dims, lqf_view *v);
+/* Kernel shape of a CONV node over an input x (logical N,C,H,W) from its attributes
+ * (oh/ow filled by backend.h's init). */
+void lqf_node_conv_shape(const lqf_node *n, const int64_t x_nchw[4], lqf_conv_shape *s);
 
-/* ---- execution ---- */
-typedef struct lqf_plan lqf_plan;
-/* keep_all: 1 keeps every activation alive (training: needed for backward); 0 reuses
- * buffers by liveness (inference: low memory). */
-lqf_status lqf_plan_create(const lqf_graph *g, int batch, int keep_all, lqf_plan **out);
-void lqf_plan_free(lqf_plan *p);
-float *lqf_plan_buffer(lqf_plan *p, int tensor); /* activation/input buffer (physical layout) */
-/* Inputs/outputs in PHYSICAL layout (fastest: the embedder writes NHWC directly). */
-lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p);
+/* ---- shape inference (shape.c) ---- */
+/* Dims of every tensor at `batch` (shapes[n_tensors]): inputs as built with dim 0 = batch
+ * when batched, PARAM/CONST as built, activations through each operator's inference in node
+ * order. A batched tensor whose inferred dims disagree with its built dims (past dim 0) or a
+ * non-batched one that changes fails with LQF_ERR_SHAPE naming the graph and the node. */
+lqf_status lqf_graph_shapes(const lqf_graph *g, int batch, lqf_shape *shapes);
+/* Recompute every activation's dims from the inputs' current dims (after a builder changed
+ * an input's size): LQF_ERR_SHAPE when a node cannot take its inputs, LQF_ERR_UNSUPPORTED
+ * when a `fixed` node's inputs changed (its attributes were folded for the old size). On
+ * failure the graph is unchanged. */
+lqf_status lqf_graph_infer_shapes(lqf_graph *g);
 
 /* ---- passes ---- */
 /* Fold BatchNorm into the preceding convolution, fuse activations and residual adds into

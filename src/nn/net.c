@@ -1,10 +1,12 @@
 /*
- * net.c — the public lqf_net_* API (include/lqface.h) over a graph and a plan cached for the
- * last batch size: loading = ONNX import + lqf_graph_optimize; running copies the caller's
- * dense logical-order (NCHW) arrays into the plan's physical buffers and the outputs back;
- * a net (its cached plan) is used by one thread at a time;
- * statistics (parameters, multiply-adds per image) and a human/JSON description. Internal
- * users reach the graph and plan through nn/net.h to skip those copies.
+ * net.c — the public lqf_net_* API (include/lqface.h) over a graph and an inference executor
+ * cached for the last batch size: loading = ONNX import + lqf_graph_optimize; a new input
+ * size by shape inference, or by importing the file again when inference cannot follow (the
+ * importer folded attributes for the old size); running copies the caller's dense
+ * logical-order (NCHW) arrays into the executor's physical buffers and the outputs back; a
+ * net (its cached executor) is used by one thread at a time; statistics (parameters,
+ * multiply-adds per image, from the op table's costs) and a human/JSON description.
+ * Internal users reach the graph and executor through nn/net.h to skip those copies.
  */
 #include "nn/net.h"
 
@@ -12,8 +14,8 @@
 
 struct lqf_net {
     lqf_graph *g;
-    lqf_plan *plan;
-    int plan_batch;
+    lqf_exec *exec;
+    int exec_batch;
     int batch_ok;        /* 0: the graph only runs at its built batch */
     unsigned open_dims;  /* bit d: dim d of input 0 is symbolic in the model */
     char *path;          /* ONNX file, or NULL for graphs built by lqface */
@@ -102,24 +104,45 @@ lqf_status lqf_net_load_onnx(const char *path, lqf_net **out) {
 
 void lqf_net_free(lqf_net *net) {
     if (!net) return;
-    lqf_plan_free(net->plan);
+    lqf_exec_free(net->exec);
     lqf_graph_free(net->g);
     free(net->path);
     free(net->model);
     free(net);
 }
 
-lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width) {
-    if (!net) return lqf_fail(LQF_ERR_ARG, "lqf_net_set_input_size: net is NULL");
-    const char *src = net_src(net);
-    if (height < 1 || width < 1 || height > 65536 || width > 65536)
-        return lqf_fail(LQF_ERR_SHAPE, "%s: input size %dx%d is out of range", src, height, width);
-    if (!net->path)
-        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the input size of a network built by lqface is fixed", src);
-    if (net->g->n_inputs < 1 || net->g->tensors[net->g->inputs[0]].ndim != 4)
-        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network has no 4-D image input to resize", src);
-    const lqf_tensor *in = &net->g->tensors[net->g->inputs[0]];
-    if (in->dims[2] == height && in->dims[3] == width) return LQF_OK;
+static void drop_exec(lqf_net *net) {
+    lqf_exec_free(net->exec);
+    net->exec = NULL;
+    net->exec_batch = 0;
+}
+
+/* "path: node ...: problem" -> "path: input size HxW does not fit the model (node ...: problem)" */
+static lqf_status size_misfit(const lqf_net *net, lqf_status st, int height, int width) {
+    char why[768];
+    const char *src = net_src(net), *e = lqf_last_error();
+    size_t pl = strlen(src);
+    if (strncmp(e, src, pl) == 0 && e[pl] == ':' && e[pl + 1] == ' ') e += pl + 2;
+    snprintf(why, sizeof why, "%s", e);
+    return lqf_fail(st, "%s: input size %dx%d does not fit the model (%s)", src, height, width, why);
+}
+
+/* The graph at another input size by shape inference (unchanged on failure). */
+static lqf_status resize_by_inference(lqf_net *net, int height, int width) {
+    lqf_tensor *in = &net->g->tensors[net->g->inputs[0]];
+    int64_t h0 = in->dims[2], w0 = in->dims[3];
+    in->dims[2] = height;
+    in->dims[3] = width;
+    lqf_status st = lqf_graph_infer_shapes(net->g);
+    if (st != LQF_OK) {
+        in->dims[2] = h0;
+        in->dims[3] = w0;
+    }
+    return st;
+}
+
+/* The ONNX file imported again at the new size. */
+static lqf_status resize_by_import(lqf_net *net, int height, int width) {
     uint8_t *buf = net->model;
     size_t len = net->model_len;
     lqf_status st;
@@ -131,24 +154,27 @@ lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width) {
     lqf_graph *g = NULL;
     st = import_bytes(net->path, buf, len, hw, &g, &batch_ok, NULL);
     if (buf != net->model) free(buf);
-    if (st != LQF_OK) {
-        if (st == LQF_ERR_SHAPE) {
-            /* "path: node ...: problem" -> "path: input size HxW does not fit the model (node ...: problem)" */
-            char why[768];
-            const char *e = lqf_last_error();
-            size_t pl = strlen(net->path);
-            if (strncmp(e, net->path, pl) == 0 && e[pl] == ':' && e[pl + 1] == ' ') e += pl + 2;
-            snprintf(why, sizeof why, "%s", e);
-            return lqf_fail(st, "%s: input size %dx%d does not fit the model (%s)", net->path, height, width, why);
-        }
-        return st;
-    }
-    lqf_plan_free(net->plan);
-    net->plan = NULL;
-    net->plan_batch = 0;
+    if (st != LQF_OK) return st;
     lqf_graph_free(net->g);
     net->g = g;
     net->batch_ok = batch_ok;
+    return LQF_OK;
+}
+
+lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width) {
+    if (!net) return lqf_fail(LQF_ERR_ARG, "lqf_net_set_input_size: net is NULL");
+    const char *src = net_src(net);
+    if (height < 1 || width < 1 || height > 65536 || width > 65536)
+        return lqf_fail(LQF_ERR_SHAPE, "%s: input size %dx%d is out of range", src, height, width);
+    if (net->g->n_inputs < 1 || net->g->tensors[net->g->inputs[0]].ndim != 4)
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network has no 4-D image input to resize", src);
+    const lqf_tensor *in = &net->g->tensors[net->g->inputs[0]];
+    if (in->dims[2] == height && in->dims[3] == width) return LQF_OK;
+    lqf_status st = resize_by_inference(net, height, width);
+    if (st != LQF_OK && net->path) st = resize_by_import(net, height, width);
+    if (st == LQF_ERR_SHAPE || (st == LQF_ERR_UNSUPPORTED && !net->path)) return size_misfit(net, st, height, width);
+    if (st != LQF_OK) return st;
+    drop_exec(net);
     return LQF_OK;
 }
 
@@ -183,35 +209,23 @@ int lqf_net_output_shape(const lqf_net *net, int i, int batch, int64_t dims[8]) 
 
 lqf_graph *lqf_net_graph(lqf_net *net) { return net ? net->g : NULL; }
 
-lqf_status lqf_net_plan(lqf_net *net, int batch, lqf_plan **plan) {
-    *plan = NULL;
-    if (!net) return lqf_fail(LQF_ERR_ARG, "lqf_net_plan: net is NULL");
+lqf_status lqf_net_exec(lqf_net *net, int batch, lqf_exec **x) {
+    *x = NULL;
+    if (!net) return lqf_fail(LQF_ERR_ARG, "lqf_net_exec: net is NULL");
     if (batch < 1) return lqf_fail(LQF_ERR_ARG, "%s: batch must be >= 1 (got %d)", net_src(net), batch);
     if (!net->batch_ok && batch != net->g->build_batch)
         return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: this model runs only with batch %d (got %d)", net_src(net),
                         net->g->build_batch, batch);
-    if (net->plan && net->plan_batch == batch) {
-        *plan = net->plan;
+    if (net->exec && net->exec_batch == batch) {
+        *x = net->exec;
         return LQF_OK;
     }
-    lqf_plan_free(net->plan);
-    net->plan = NULL;
-    net->plan_batch = 0;
-    lqf_status st = lqf_plan_create(net->g, batch, 0, &net->plan);
+    drop_exec(net);
+    lqf_status st = lqf_exec_create(net->g, batch, LQF_EXEC_INFER, &net->exec);
     if (st != LQF_OK) return st;
-    net->plan_batch = batch;
-    *plan = net->plan;
+    net->exec_batch = batch;
+    *x = net->exec;
     return LQF_OK;
-}
-
-/* Tensor t between a dense logical-order array and the plan's physical buffer: from `in`
- * into the plan, or from the plan into `out`. */
-static void copy_logical(const lqf_graph *g, lqf_plan *p, int batch, int t, const float *in, float *out) {
-    lqf_view phys, dense;
-    lqf_tensor_view(&g->tensors[t], batch, &phys);
-    lqf_view_dense(&dense, phys.ndim, phys.dims);
-    if (in) lqf_backend_default()->copy_view(&dense, in, &phys, lqf_plan_buffer(p, t));
-    else lqf_backend_default()->copy_view(&phys, lqf_plan_buffer(p, t), &dense, out);
 }
 
 lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, float *const *outputs) {
@@ -221,30 +235,17 @@ lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, floa
         if (!inputs[i]) return lqf_fail(LQF_ERR_ARG, "%s: input %d is NULL", net_src(net), i);
     for (int i = 0; i < g->n_outputs; i++)
         if (!outputs[i]) return lqf_fail(LQF_ERR_ARG, "%s: output %d is NULL", net_src(net), i);
-    lqf_plan *p;
-    lqf_status st = lqf_net_plan(net, batch, &p);
+    lqf_exec *x;
+    lqf_status st = lqf_net_exec(net, batch, &x);
     if (st != LQF_OK) return st;
-    for (int i = 0; i < g->n_inputs; i++) copy_logical(g, p, batch, g->inputs[i], inputs[i], NULL);
-    st = lqf_plan_run(g, p);
+    for (int i = 0; i < g->n_inputs; i++) lqf_exec_write(x, g->inputs[i], inputs[i]);
+    st = lqf_exec_forward(x);
     if (st != LQF_OK) return st;
-    for (int i = 0; i < g->n_outputs; i++) copy_logical(g, p, batch, g->outputs[i], NULL, outputs[i]);
+    for (int i = 0; i < g->n_outputs; i++) lqf_exec_read(x, g->outputs[i], outputs[i]);
     return LQF_OK;
 }
 
 /* ------------------------------------------------------------------ statistics */
-
-static const char *const k_op_names[LQF_OP_COUNT] = {
-    [LQF_OP_CONV] = "Conv",         [LQF_OP_BATCHNORM] = "BatchNormalization",
-    [LQF_OP_RELU] = "Relu",         [LQF_OP_PRELU] = "PRelu",
-    [LQF_OP_LEAKYRELU] = "LeakyRelu", [LQF_OP_SIGMOID] = "Sigmoid",
-    [LQF_OP_EXP] = "Exp",           [LQF_OP_ADD] = "Add",
-    [LQF_OP_SUB] = "Sub",           [LQF_OP_MUL] = "Mul",
-    [LQF_OP_DIV] = "Div",           [LQF_OP_MAXPOOL] = "MaxPool",
-    [LQF_OP_RESIZE] = "Resize",     [LQF_OP_TRANSPOSE] = "Transpose",
-    [LQF_OP_RESHAPE] = "Reshape",   [LQF_OP_CONCAT] = "Concat",
-    [LQF_OP_GEMM] = "Gemm",         [LQF_OP_SOFTMAX] = "Softmax",
-    [LQF_OP_REDUCESUM] = "ReduceSum", [LQF_OP_DROPOUT] = "Dropout", [LQF_OP_UNARY] = "Unary",
-};
 
 void lqf_net_get_stats(const lqf_net *net, lqf_net_stats *st) {
     memset(st, 0, sizeof *st);
@@ -253,23 +254,13 @@ void lqf_net_get_stats(const lqf_net *net, lqf_net_stats *st) {
     char *seen = calloc((size_t)g->n_tensors + 1, 1);
     for (int i = 0; i < g->n_nodes; i++) {
         const lqf_node *n = &g->nodes[i];
-        if (n->op == LQF_OP_CONV) {
-            lqf_conv_shape s;
-            lqf_node_conv_shape(g, n, 1, &s);
-            st->macs += lqf_conv_macs(&s);
-            if (seen && !seen[n->in[1]]) {
-                seen[n->in[1]] = 1;
-                st->n_params += (int64_t)s.cout * (s.cin / s.group) * s.kh * s.kw;
-            }
-        } else if (n->op == LQF_OP_GEMM) {
-            const lqf_tensor *b = &g->tensors[n->in[1]];
-            int64_t rows = g->tensors[n->out].dims[0];
-            if (g->tensors[n->out].batched) rows = 1;
-            st->macs += rows * b->dims[0] * b->dims[1];
-        }
-        int extra = n->op == LQF_OP_CONV ? n->a.conv.act_param : -1;
-        for (int k = 0; k <= n->nin; k++) {
-            int t = k < n->nin ? n->in[k] : extra;
+        const lqf_op_def *def = lqf_op_table[n->op];
+        if (def->cost) st->macs += def->cost(g, n);
+        int reads[LQF_MAX_NODE_IN + 2], nr = 0;
+        for (int k = 0; k < n->nin; k++) reads[nr++] = n->in[k];
+        if (def->extra_reads) nr += def->extra_reads(n, reads + nr);
+        for (int k = 0; k < nr; k++) {
+            int t = reads[k];
             if (t < 0 || !seen || seen[t] || g->tensors[t].kind != LQF_T_PARAM) continue;
             seen[t] = 1;
             st->n_params += lqf_tensor_numel(&g->tensors[t]);
@@ -347,7 +338,7 @@ void lqf_net_print_info(const lqf_net *net, FILE *f, int json) {
         int first = 1;
         for (int k = 0; k < LQF_OP_COUNT; k++)
             if (hist[k]) {
-                fprintf(f, "%s\"%s\":%d", first ? "" : ",", k_op_names[k] ? k_op_names[k] : "?", hist[k]);
+                fprintf(f, "%s\"%s\":%d", first ? "" : ",", lqf_op_table[k]->name, hist[k]);
                 first = 0;
             }
         fprintf(f, "},\"fused_activations\":%d,\"fused_residuals\":%d}\n", fused_act, fused_res);
@@ -373,6 +364,6 @@ void lqf_net_print_info(const lqf_net *net, FILE *f, int json) {
             fused_act, fused_res);
     fputs("operators:     ", f);
     for (int k = 0; k < LQF_OP_COUNT; k++)
-        if (hist[k]) fprintf(f, " %s x%d", k_op_names[k] ? k_op_names[k] : "?", hist[k]);
+        if (hist[k]) fprintf(f, " %s x%d", lqf_op_table[k]->name, hist[k]);
     fputc('\n', f);
 }

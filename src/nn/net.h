@@ -1,13 +1,13 @@
 /*
  * net.h — internal side of the public lqf_net (include/lqface.h): access to the graph and
- * to the cached execution plan, so that the embedder and the detectors can write their
- * inputs directly in the plan's physical (NHWC) layout and read outputs without copies; the
- * ONNX importer's entry point; and wrapping a graph built by lqface itself into an lqf_net.
+ * to the cached inference executor, so that the embedder and the detectors can write their
+ * inputs directly in the executor's physical (NHWC) layout and read outputs without copies;
+ * the ONNX importer's entry point; and wrapping a graph built by lqface itself into an lqf_net.
  */
 #ifndef LQF_NET_H
 #define LQF_NET_H
 
-#include "nn/graph.h"
+#include "nn/exec.h"
 
 /* Import an ONNX model held in memory (path is used in messages). in_hw: NULL, or the
  * {height, width} to give a 4-D image input instead of its declared/default size (shapes
@@ -23,13 +23,10 @@ lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, con
 lqf_status lqf_net_from_graph(lqf_graph *g, int optimize, lqf_net **out);
 /* The network's graph (owned by the net). */
 lqf_graph *lqf_net_graph(lqf_net *net);
-/* The plan for `batch`, created or reused (owned by the net; valid until the next call with
- * another batch, lqf_net_set_input_size or lqf_net_free; one thread at a time per net). Inputs are lqf_plan_buffer(plan,
- * g->inputs[i]) in physical layout; run with lqf_plan_run(g, plan). */
-lqf_status lqf_net_plan(lqf_net *net, int batch, lqf_plan **plan);
-
-/* Bytes of activation buffers (inputs included) and of convolution scratch a plan holds. */
-size_t lqf_plan_activation_bytes(const lqf_plan *p);
-size_t lqf_plan_scratch_bytes(const lqf_plan *p);
+/* The inference executor for `batch`, created or reused (owned by the net; valid until the
+ * next call with another batch, lqf_net_set_input_size or lqf_net_free; one thread at a time
+ * per net). Inputs are lqf_exec_buffer(x, g->inputs[i]) in the layout of lqf_exec_view; run
+ * with lqf_exec_forward(x). */
+lqf_status lqf_net_exec(lqf_net *net, int batch, lqf_exec **x);
 
 #endif

@@ -50,7 +50,7 @@ static lqf_status fold_bn(lqf_graph *g, int c, int b) {
     lqf_node *cn = &g->nodes[c];
     const lqf_node *bn = &g->nodes[b];
     lqf_conv_shape s;
-    lqf_node_conv_shape(g, cn, 1, &s);
+    lqf_node_conv_shape(cn, g->tensors[cn->in[0]].dims, &s);
     int O = s.cout;
     size_t per = (size_t)s.cin / (size_t)s.group * (size_t)s.kh * (size_t)s.kw;
     if (cn->nin < 3 || cn->in[2] < 0) {

@@ -791,6 +791,7 @@ static lqf_status conv_node(importer *im, const Onnx__NodeProto *n, int idx, iva
     g->a.conv.act = LQF_ACT_NONE;
     g->a.conv.act_param = -1;
     g->a.conv.residual = -1;
+    g->fixed = autopad[0] == 'S'; /* SAME pads were computed for this input size */
     return LQF_OK;
 }
 
@@ -1183,6 +1184,7 @@ static lqf_status visit(importer *im, const Onnx__NodeProto *n, int idx, const O
         if (r == LQF_OK) {
             g->a.resize.sh = sh;
             g->a.resize.sw = sw;
+            g->fixed = sizes && numel_of(sizes->ndim, sizes->dims) > 0; /* factors from sizes for this input */
         }
         return r;
     }

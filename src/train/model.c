@@ -68,7 +68,7 @@ static int torch_dims(const lqf_graph *g, const lqf_tensor *T, int64_t *dims) {
         const lqf_node *nd = &g->nodes[i];
         if (nd->op != LQF_OP_CONV || nd->nin < 2 || nd->in[1] != ti) continue;
         lqf_conv_shape cs;
-        lqf_node_conv_shape(g, nd, 1, &cs);
+        lqf_node_conv_shape(nd, g->tensors[nd->in[0]].dims, &cs);
         dims[0] = cs.cout;
         dims[1] = cs.cin / cs.group;
         dims[2] = cs.kh;

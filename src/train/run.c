@@ -5,7 +5,7 @@
  * exact mid-epoch resume, ARoFace's adversarial warp through lqf_aro_augment, checkpoints
  * through checkpoint.h (names and PyTorch layout via lqf_backbone_get/set, which work on
  * any graph, imported ONNX networks included) and validation on a pair list in eval mode
- * with flip fusion. Pieces come from train.h, backbone.h, net.h, heads.h, optim.h,
+ * with flip fusion. Pieces come from exec.h, backbone.h, net.h, heads.h, optim.h,
  * checkpoint.h, loader.h, augment.h and warp.h; nothing here re-implements them.
  */
 #include "train/run.h"
@@ -15,7 +15,7 @@
 #include "data/loader.h"
 #include "nn/backbone.h"
 #include "nn/net.h"
-#include "nn/train.h"
+#include "nn/exec.h"
 #include "train/checkpoint.h"
 #include "train/model.h"
 #include "train/optim.h"
@@ -313,7 +313,7 @@ struct lqf_train {
     lqf_train_config cfg;
     lqf_graph *g;
     int own_graph;
-    lqf_trainer *tr, *tr_mix;   /* batch B; ARoFace's mixed batch when it is not B */
+    lqf_exec *tr, *tr_mix;   /* batch B; ARoFace's mixed batch when it is not B */
     int in_t, out_t;            /* graph input and output tensors */
     int S, B, D, C;
     lqf_channel_order order;
@@ -372,8 +372,8 @@ void lqf_train_free(lqf_train *t) {
     if (!t) return;
     lqf_loader_free(t->loader);
     lqf_dataset_free(t->data);
-    lqf_trainer_free(t->tr);
-    lqf_trainer_free(t->tr_mix);
+    lqf_exec_free(t->tr);
+    lqf_exec_free(t->tr_mix);
     lqf_head_free(t->head);
     lqf_optim_free(t->opt);
     lqf_optim_free(t->hopt);
@@ -443,7 +443,7 @@ static lqf_status make_optimisers(lqf_train *t) {
     }
     int n = 0;
     for (int i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].kind == LQF_T_PARAM && !lqf_trainer_frozen(t->tr, i)) order[n++] = i;
+        if (g->tensors[i].kind == LQF_T_PARAM && !lqf_exec_frozen(t->tr, i)) order[n++] = i;
     /* sort by offset (insertion sort: tensors are nearly in order) */
     for (int i = 1; i < n; i++) {
         int v = order[i], j = i - 1;
@@ -630,12 +630,12 @@ static lqf_status load_validation(lqf_train *t) {
 }
 
 /* ---------------------------------------------------------------- open */
-static lqf_status apply_freeze(lqf_train *t, lqf_trainer *tr) {
+static lqf_status apply_freeze(lqf_train *t, lqf_exec *tr) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", t->cfg.freeze);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         char *p = trim(tok);
-        if (*p && lqf_trainer_freeze(tr, p, 1) < 0)
+        if (*p && lqf_exec_freeze(tr, p, 1) < 0)
             return lqf_fail(LQF_ERR_ARG, "train config: freeze: no parameter name starts with '%s'", p);
     }
     return LQF_OK;
@@ -801,7 +801,7 @@ lqf_status lqf_train_open(const lqf_train_config *c, lqf_train **out) {
         t->TB = c->qgface ? 2 * t->B : t->B;
         if (c->aroface && (c->qgface || !strcmp(c->quality, "laplacian")))
             st = lqf_fail(LQF_ERR_ARG, "train config: aroface cannot be combined with qgface or quality = laplacian");
-        if (!st) st = lqf_trainer_create(t->g, t->TB, &t->tr);
+        if (!st) st = lqf_exec_create(t->g, t->TB, LQF_EXEC_TRAIN, &t->tr);
     }
     if (!st) st = apply_freeze(t, t->tr);
     if (!st) st = make_head(t);
@@ -840,20 +840,20 @@ static lqf_status head_nan(lqf_train *t) {
 lqf_status lqf_train_input_grad(lqf_train *t, const float *x, const int *labels, int n, float *dx, double *loss) {
     if (n != t->B) return lqf_fail(LQF_ERR_ARG, "train: input gradient of %d images, the trainer holds %d", n, t->B);
     size_t nx = (size_t)n * t->S * t->S * 3;
-    memcpy(lqf_trainer_buffer(t->tr, t->in_t), x, nx * sizeof(float));
-    lqf_trainer_set_input_grad(t->tr, 1);
-    lqf_status st = lqf_trainer_forward(t->tr);
+    memcpy(lqf_exec_buffer(t->tr, t->in_t), x, nx * sizeof(float));
+    lqf_exec_set_input_grad(t->tr, 1);
+    lqf_status st = lqf_exec_forward(t->tr);
     lqf_head_result hr;
     if (!st)
-        st = lqf_head_forward_backward(t->head, n, lqf_trainer_buffer(t->tr, t->out_t), t->W, NULL,
-                                       (const int32_t *)labels, &hr, lqf_trainer_grad(t->tr, t->out_t), NULL, NULL,
+        st = lqf_head_forward_backward(t->head, n, lqf_exec_buffer(t->tr, t->out_t), t->W, NULL,
+                                       (const int32_t *)labels, &hr, lqf_exec_grad(t->tr, t->out_t), NULL, NULL,
                                        NULL);
     if (st == LQF_ERR_NUMERIC) st = head_nan(t);
-    if (!st) st = lqf_trainer_backward(t->tr);
-    if (!st) memcpy(dx, lqf_trainer_grad(t->tr, t->in_t), nx * sizeof(float));
+    if (!st) st = lqf_exec_backward(t->tr);
+    if (!st) memcpy(dx, lqf_exec_grad(t->tr, t->in_t), nx * sizeof(float));
     if (!st && loss) *loss = hr.loss;
-    lqf_trainer_set_input_grad(t->tr, 0);
-    lqf_trainer_zero_grad(t->tr);
+    lqf_exec_set_input_grad(t->tr, 0);
+    lqf_exec_zero_grad(t->tr);
     return st;
 }
 
@@ -869,15 +869,15 @@ lqf_status lqf_train_step(lqf_train *t, const float *x, const int *labels, int n
 
 /* Classifier (+ QGFace contrastive) loss and dL/demb on the trainer's forward output: n rows
  * of labels lab (QGFace: 2B rows [HQ; LQ], lab the B labels). */
-static lqf_status head_step(lqf_train *t, lqf_trainer *tr, int n, const int *lab, lqf_head_result *hr) {
-    const float *emb = lqf_trainer_buffer(tr, t->out_t);
-    float *demb = lqf_trainer_grad(tr, t->out_t);
+static lqf_status head_step(lqf_train *t, lqf_exec *tr, int n, const int *lab, lqf_head_result *hr) {
+    const float *emb = lqf_exec_buffer(tr, t->out_t);
+    float *demb = lqf_exec_grad(tr, t->out_t);
     const int32_t *hl = (const int32_t *)lab;
     lqf_status st;
     if (t->use_lap) {
         const float mean[3] = {t->cfg.input_mean, t->cfg.input_mean, t->cfg.input_mean};
         const float sd[3] = {t->cfg.input_std, t->cfg.input_std, t->cfg.input_std};
-        st = lqf_laplacian_quality_batch(lqf_trainer_buffer(tr, t->in_t), n, t->S, t->S, t->order, mean, sd, t->qual);
+        st = lqf_laplacian_quality_batch(lqf_exec_buffer(tr, t->in_t), n, t->S, t->S, t->order, mean, sd, t->qual);
         if (st) return st;
     }
     if (t->qg) {
@@ -911,10 +911,10 @@ lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq,
         if (labels[i] < 0 || labels[i] >= t->C)
             return lqf_fail(LQF_ERR_FORMAT, "train: label %d of sample %d is out of range [0, %d)", labels[i], i, t->C);
     lqf_status st;
-    lqf_trainer *tr = t->tr;
+    lqf_exec *tr = t->tr;
     const float *xin = x;
     const int *lab = labels;
-    lqf_trainer_set_training(tr, 1);
+    lqf_exec_set_training(tr, 1);
     if (t->cfg.aroface) {
         lqf_rng rng;
         lqf_rng_seed(&rng, mix64(t->cfg.seed ^ mix64((uint64_t)t->step + 0x41524f00ull)));
@@ -928,40 +928,40 @@ lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq,
         n = n_out;
         if (n != t->B) {
             if (!t->tr_mix) {
-                if ((st = lqf_trainer_create(t->g, n, &t->tr_mix))) return st;
+                if ((st = lqf_exec_create(t->g, n, LQF_EXEC_TRAIN, &t->tr_mix))) return st;
                 if ((st = apply_freeze(t, t->tr_mix))) return st;
             }
             tr = t->tr_mix;
-            lqf_trainer_set_training(tr, 1);
+            lqf_exec_set_training(tr, 1);
         }
     }
     size_t nx = (size_t)n * t->S * t->S * 3;
-    float *in = lqf_trainer_buffer(tr, t->in_t);
+    float *in = lqf_exec_buffer(tr, t->in_t);
     if (t->qg) { /* [HQ; LQ] as QGFace's framework.py cat(images[:, 1], images[:, 0]) */
         memcpy(in, x_hq, nx * sizeof(float));
         in += nx;
     }
     memcpy(in, xin, nx * sizeof(float));
-    lqf_trainer_set_seed(tr, mix64(t->cfg.seed ^ mix64((uint64_t)t->step)));
-    if ((st = lqf_trainer_forward(tr))) return st;
+    lqf_exec_set_seed(tr, mix64(t->cfg.seed ^ mix64((uint64_t)t->step)));
+    if ((st = lqf_exec_forward(tr))) return st;
     lqf_head_result hr;
     st = head_step(t, tr, t->qg ? 2 * n : n, lab, &hr);
     if (st == LQF_ERR_NUMERIC) return head_nan(t);
     if (st) return st;
     if (!isfinite(hr.loss)) return head_nan(t);
-    if ((st = lqf_trainer_backward(tr))) return st;
-    float *grads = lqf_trainer_grads(tr);
+    if ((st = lqf_exec_backward(tr))) return st;
+    float *grads = lqf_exec_grads(tr);
     double gn = t->cfg.clip_grad > 0 ? lqf_clip_grad_norm(grads, t->g->n_params, t->cfg.clip_grad)
                                       : lqf_grad_norm(grads, t->g->n_params);
     t->last_gnorm = gn;
     if (!isfinite(gn)) {
-        lqf_trainer_zero_grad(tr);
+        lqf_exec_zero_grad(tr);
         return head_nan(t);
     }
     float lr = (float)lqf_lr_at(&t->sched, t->step);
     if (!st) st = lqf_optim_step(t->opt, t->g->params, grads, lr);
     if (!st) st = lqf_optim_step(t->hopt, t->W, t->dW, lr);
-    lqf_trainer_zero_grad(tr);
+    lqf_exec_zero_grad(tr);
     if (st) return st;
     t->step++;
     if (res) *res = hr;
@@ -971,17 +971,17 @@ lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq,
 /* ---------------------------------------------------------------- embedding, validation */
 lqf_status lqf_train_embed(lqf_train *t, const float *x, int n, float *emb) {
     size_t isz = (size_t)t->S * t->S * 3;
-    lqf_trainer_set_training(t->tr, 0);
+    lqf_exec_set_training(t->tr, 0);
     lqf_status st = LQF_OK;
-    float *in = lqf_trainer_buffer(t->tr, t->in_t);
+    float *in = lqf_exec_buffer(t->tr, t->in_t);
     for (int b0 = 0; b0 < n && !st; b0 += t->TB) {
         int m = LQF_MIN(t->TB, n - b0);
         memcpy(in, x + (size_t)b0 * isz, (size_t)m * isz * sizeof(float));
         if (m < t->TB) memset(in + (size_t)m * isz, 0, (size_t)(t->TB - m) * isz * sizeof(float));
-        st = lqf_trainer_forward(t->tr);
-        if (!st) memcpy(emb + (size_t)b0 * t->D, lqf_trainer_buffer(t->tr, t->out_t), (size_t)m * t->D * sizeof(float));
+        st = lqf_exec_forward(t->tr);
+        if (!st) memcpy(emb + (size_t)b0 * t->D, lqf_exec_buffer(t->tr, t->out_t), (size_t)m * t->D * sizeof(float));
     }
-    lqf_trainer_set_training(t->tr, 1);
+    lqf_exec_set_training(t->tr, 1);
     return st;
 }
 
@@ -1064,7 +1064,7 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
         const lqf_tensor *T = &g->tensors[i];
         if (!lqf_model_ckpt_tensor(T)) continue;
         st = lqf_model_ckpt_add(ck, g, g->params, T, T->name, tmp);
-        if (st || T->kind != LQF_T_PARAM || lqf_trainer_frozen(t->tr, i)) continue;
+        if (st || T->kind != LQF_T_PARAM || lqf_exec_frozen(t->tr, i)) continue;
         snprintf(name, sizeof name, "optim.%s.%s", T->name, sgd ? "momentum_buffer" : "exp_avg");
         st = lqf_model_ckpt_add(ck, g, t->opt->buf1, T, name, tmp);
         if (!st && !sgd) {
@@ -1161,7 +1161,7 @@ static lqf_status restore(lqf_train *t, const char *path) {
         const lqf_tensor *T = &g->tensors[i];
         if (!lqf_model_ckpt_tensor(T)) continue;
         st = lqf_model_ckpt_get(ck, g, g->params, T, T->name);
-        if (st || !same_opt || T->kind != LQF_T_PARAM || lqf_trainer_frozen(t->tr, i)) continue;
+        if (st || !same_opt || T->kind != LQF_T_PARAM || lqf_exec_frozen(t->tr, i)) continue;
         snprintf(name, sizeof name, "optim.%s.%s", T->name, sgd ? "momentum_buffer" : "exp_avg");
         st = lqf_model_ckpt_get(ck, g, t->opt->buf1, T, name);
         if (!st && !sgd) {

@@ -1,7 +1,7 @@
 /*
  * act_backward.c — backward of the per-channel activations of eltwise.c over channels-last
  * (rows, C) data: ReLU, PReLU (per channel or one shared slope, with the slope gradient),
- * LeakyReLU and Sigmoid. x is the activation's input (kept by the training plan). The
+ * LeakyReLU and Sigmoid. x is the activation's input (kept by the training executor). The
  * input gradient is parallel over rows; with the PReLU slope gradient it is one pass that
  * also sums x*dy per channel into per-thread double partials (reduced in thread order).
  */
