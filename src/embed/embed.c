@@ -2,11 +2,14 @@
  * embed.c — the embedding model handle: a network plus its input contract (size, channel
  * order, mean/std), optional flip fusion, L2 normalisation and the feature norm reported
  * as a quality value (AdaFace's convention: the norm of the unnormalised embedding of the
- * un-flipped face). Faces are batched through the network in chunks of LQF_EMBED_CHUNK.
- * The model is an ONNX file or an lqface training checkpoint (.safetensors), whose own
- * input contract (size, channel order, mean/std) replaces the caller's.
+ * un-flipped face). Faces are batched through the network in chunks of LQF_EMBED_CHUNK, each
+ * face normalised straight into the inference executor's input buffer in its physical
+ * layout (NHWC: no staging copy, no transpose) and the embeddings read from the output
+ * buffer. The model is an ONNX file or an lqface training checkpoint (.safetensors), whose
+ * own input contract (size, channel order, mean/std) replaces the caller's.
  */
 #include "core/core.h"
+#include "nn/net.h"
 #include "train/model.h"
 
 #include <math.h>
@@ -18,9 +21,8 @@ struct lqf_embedder {
     lqf_net *net;
     lqf_input_contract c;
     int dim;
-    float *in;   /* chunk input, logical NCHW: (2*CHUNK, 3, H, W) */
-    float *out;  /* chunk output (2*CHUNK, dim) */
-    int cap;     /* images the buffers hold */
+    float *out;  /* chunk output (2*CHUNK, dim) when the network's output buffer is not dense */
+    int cap;     /* images `out` holds */
 };
 
 static void contract_default(lqf_input_contract *c) {
@@ -85,7 +87,6 @@ lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contrac
 void lqf_embedder_free(lqf_embedder *e) {
     if (!e) return;
     lqf_net_free(e->net);
-    lqf_free(e->in);
     lqf_free(e->out);
     free(e);
 }
@@ -96,12 +97,9 @@ lqf_net *lqf_embedder_net(lqf_embedder *e) { return e->net; }
 
 static lqf_status reserve(lqf_embedder *e, int images) {
     if (images <= e->cap) return LQF_OK;
-    lqf_free(e->in);
     lqf_free(e->out);
-    size_t plane = (size_t)e->c.width * e->c.height;
-    e->in = lqf_alloc((size_t)images * 3 * plane * sizeof(float));
     e->out = lqf_alloc((size_t)images * e->dim * sizeof(float));
-    if (!e->in || !e->out) {
+    if (!e->out) {
         e->cap = 0;
         return lqf_fail(LQF_ERR_NOMEM, "embedder: out of memory for %d images", images);
     }
@@ -109,22 +107,23 @@ static lqf_status reserve(lqf_embedder *e, int images) {
     return LQF_OK;
 }
 
-/* Write face f (HWC bytes) as normalised planes (3,H,W) in the network's channel order;
- * flip mirrors horizontally. */
-static void normalise(const lqf_input_contract *c, const lqf_image *f, int flip, float *dst) {
+/* Write face f (HWC bytes) normalised, in the network's channel order, into one image of
+ * the input buffer whose channel, row and column strides are st; flip mirrors horizontally. */
+static void normalise(const lqf_input_contract *c, const lqf_image *f, int flip, float *dst, const int64_t st[3]) {
     int W = c->width, H = c->height;
     int swap = f->order != c->order;
+    float m[3], inv[3];
     for (int ch = 0; ch < 3; ch++) {
-        int src_ch = swap ? 2 - ch : ch;
-        float m = c->mean[ch], inv = 1.0f / c->std[ch];
-        float *plane = dst + (size_t)ch * W * H;
-        for (int y = 0; y < H; y++) {
-            const uint8_t *row = f->data + (size_t)y * W * 3;
-            float *o = plane + (size_t)y * W;
-            for (int x = 0; x < W; x++) {
-                int sx = flip ? W - 1 - x : x;
-                o[x] = ((float)row[sx * 3 + src_ch] - m) * inv;
-            }
+        m[ch] = c->mean[ch];
+        inv[ch] = 1.0f / c->std[ch];
+    }
+    for (int y = 0; y < H; y++) {
+        const uint8_t *row = f->data + (size_t)y * W * 3;
+        float *o = dst + y * st[1];
+        for (int x = 0; x < W; x++) {
+            const uint8_t *px = row + (size_t)(flip ? W - 1 - x : x) * 3;
+            float *op = o + x * st[2];
+            for (int ch = 0; ch < 3; ch++) op[ch * st[0]] = ((float)px[swap ? 2 - ch : ch] - m[ch]) * inv[ch];
         }
     }
 }
@@ -142,21 +141,29 @@ lqf_status lqf_embedder_embed(lqf_embedder *e, const lqf_image *const *faces, in
     int views = e->c.flip_fusion ? 2 : 1;
     lqf_status st = reserve(e, LQF_EMBED_CHUNK * views);
     if (st) return st;
-    size_t isz = (size_t)3 * e->c.width * e->c.height;
     int D = e->dim;
     for (int base = 0; base < n; base += LQF_EMBED_CHUNK) {
         int b = LQF_MIN(LQF_EMBED_CHUNK, n - base);
+        lqf_exec *x;
+        if ((st = lqf_net_exec(e->net, b * views, &x))) return st;
+        const lqf_graph *g = lqf_net_graph(e->net);
+        const lqf_view *vin = lqf_exec_view(x, g->inputs[0]);
+        const int64_t strides[3] = {vin->strides[1], vin->strides[2], vin->strides[3]};
+        float *in = lqf_exec_buffer(x, g->inputs[0]);
         /* layout: images 0..b-1 plain, b..2b-1 flipped */
 #pragma omp parallel for schedule(static)
         for (int k = 0; k < b * views; k++)
-            normalise(&e->c, faces[base + k % b], k >= b, e->in + (size_t)k * isz);
-        const float *ins[1] = {e->in};
-        float *outs[1] = {e->out};
-        st = lqf_net_run(e->net, b * views, ins, outs);
-        if (st) return st;
+            normalise(&e->c, faces[base + k % b], k >= b, in + (size_t)k * vin->strides[0], strides);
+        if ((st = lqf_exec_forward(x))) return st;
+        int ot = g->outputs[0];
+        const float *out = lqf_exec_buffer(x, ot);
+        if (!lqf_view_is_dense(lqf_exec_view(x, ot))) {
+            lqf_exec_read(x, ot, e->out);
+            out = e->out;
+        }
         for (int i = 0; i < b; i++) {
-            const float *raw = e->out + (size_t)i * D;
-            const float *fl = views == 2 ? e->out + (size_t)(b + i) * D : NULL;
+            const float *raw = out + (size_t)i * D;
+            const float *fl = views == 2 ? out + (size_t)(b + i) * D : NULL;
             float *o = emb + (size_t)(base + i) * D;
             double nr = 0, nf = 0;
             for (int j = 0; j < D; j++) {
