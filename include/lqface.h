@@ -117,10 +117,12 @@ LQF_API int lqf_net_output_shape(const lqf_net *net, int i, int batch, int64_t d
 /* Run the network. inputs[i] and outputs[i] are dense float arrays in logical (ONNX, e.g.
  * NCHW) order; outputs are allocated by the caller with the sizes from lqf_net_output_shape. */
 LQF_API lqf_status lqf_net_run(lqf_net *net, int batch, const float *const *inputs, float *const *outputs);
-/* Re-derive every shape of an ONNX network for a height x width image input (4-D input 0),
- * e.g. MTCNN's PNet run at many scales. Input dims an ONNX model leaves open (other than
- * the batch) are 64 until this is called. LQF_ERR_SHAPE (naming the file) when the model
- * cannot take that size; the network is unchanged on failure. */
+/* Re-derive every shape of a network for a height x width image input (4-D input 0), e.g.
+ * MTCNN's PNet run at many scales, by shape inference; an ONNX network whose import folded
+ * shape arithmetic for its old size is imported again at the new one. Input dims an ONNX
+ * model leaves open (other than the batch) are 64 until this is called. LQF_ERR_SHAPE
+ * (naming the file or network) when the model cannot take that size; the network is
+ * unchanged on failure. */
 LQF_API lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width);
 
 typedef struct {
