@@ -56,6 +56,11 @@ static lqf_status conv_infer(const lqf_graph *g, const lqf_node *n, const lqf_sh
     out->dims[1] = s.cout;
     out->dims[2] = s.oh;
     out->dims[3] = s.ow;
+    if (n->a.conv.residual >= 0) { /* a fused residual is added element by element */
+        const lqf_shape *r = &shapes[n->a.conv.residual];
+        if (r->ndim != 4 || memcmp(r->dims, out->dims, 4 * sizeof r->dims[0]) != 0)
+            return lqf_fail(LQF_ERR_SHAPE, "%s", "the fused residual does not match the output");
+    }
     return LQF_OK;
 }
 
