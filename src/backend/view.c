@@ -89,6 +89,8 @@ size_t lqf_conv_weight_size(const lqf_conv_shape *s) {
     return (size_t)s->cout * (size_t)(s->cin / s->group) * (size_t)s->kh * (size_t)s->kw;
 }
 
+/* Output extent of a pooling window: ceil_mode as PyTorch/ONNX Runtime apply it (a window
+ * that would start inside the right/bottom padding is dropped). */
 static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode) {
     int span = in + p0 + p1 - k;
     if (span < 0) return 0;

@@ -1,8 +1,8 @@
 /*
- * pool.c — spatial pooling and resizing over channels-last tensors: max pooling with ONNX
- * output-size rules (explicit padding, ceil_mode as PyTorch/ONNX Runtime apply it: a window
- * that would start inside the right/bottom padding is dropped) and nearest-neighbour
- * upsampling by integer factors. Parallel over output rows (n, oy), SIMD over channels.
+ * pool.c — spatial pooling and resizing over channels-last tensors: max pooling over the
+ * output sizes of lqf_pool_shape_init (backend/view.c: ONNX rules, explicit padding, ceil_mode
+ * as PyTorch/ONNX Runtime apply it) and nearest-neighbour upsampling by integer factors.
+ * Parallel over output rows (n, oy), SIMD over channels.
  */
 #include "backend/cpu/cpu.h"
 #include "core/core.h"
