@@ -45,7 +45,7 @@ typedef struct {
 
 typedef enum {
     LQF_OP_CONV,        /* in: x, w(packed), [b]; attr conv; fused epilogue (act, residual) */
-    LQF_OP_BATCHNORM,   /* in: x, gamma, beta, mean, var; attr bn (lqf-built graphs) */
+    LQF_OP_BATCHNORM,   /* in: x, gamma, beta (PARAM), mean, var (CONST); attr bn */
     LQF_OP_RELU,        /* in: x */
     LQF_OP_PRELU,       /* in: x, slope (per channel, or 1) */
     LQF_OP_LEAKYRELU,   /* in: x; attr alpha */
@@ -142,9 +142,15 @@ float *lqf_plan_buffer(lqf_plan *p, int tensor); /* activation/input buffer (phy
 /* Inputs/outputs in PHYSICAL layout (fastest: the embedder writes NHWC directly). */
 lqf_status lqf_plan_run(const lqf_graph *g, lqf_plan *p);
 
-/* ---- passes ---- */
-/* Fold BatchNorm into the preceding convolution, fuse activations and residual adds into
- * convolutions, drop dead tensors. Inference only. */
+/* ---- passes (optimize.c; both drop the tensors no node uses and rebuild g->params, so
+ * tensor indices and params pointers taken before are stale) ---- */
+/* Fold each BatchNorm that alone reads an unfused convolution's output into that
+ * convolution's weights and bias (running statistics as they are); nothing else changes.
+ * A network fine-tuned this way trains the folded convolutions (lqf_model_build's default
+ * for imported ONNX networks). */
+lqf_status lqf_graph_fold_batchnorm(lqf_graph *g);
+/* Inference: lqf_graph_fold_batchnorm, then fuse activations and residual adds into
+ * convolutions and drop nodes nobody reads. The result cannot be trained. */
 lqf_status lqf_graph_optimize(lqf_graph *g);
 
 #endif
