@@ -22,10 +22,12 @@ lqf_status lqf_model_build(const lqf_train_config *c, lqf_graph **out, char *arc
         lqf_graph *g = NULL;
         st = lqf_onnx_import(c->init_onnx, buf, len, hw, &g, &batch_ok, NULL);
         free(buf);
-        if (st) return st;
-        if (!batch_ok) {
+        if (!st && !batch_ok)
+            st = lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network cannot run at another batch size", c->init_onnx);
+        if (!st) st = lqf_graph_fold_batchnorm(g); /* the file's inference statistics */
+        if (st) {
             lqf_graph_free(g);
-            return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network cannot run at another batch size", c->init_onnx);
+            return st;
         }
         snprintf(arch, 32, "onnx");
         shortcut[0] = 0;
