@@ -3,7 +3,8 @@
  * empty file, truncated copies of a real model, a text file, models written here with
  * protobuf-c that use an unsupported operator (named, unnamed, foreign domain), a float
  * operator that only exists as shape folding, an unsupported Resize mode, an undefined
- * input, a corrupt initializer, and input sizes a model cannot take. Each must return the
+ * input, a corrupt initializer, more inputs than the operator takes, a required input left
+ * out, and input sizes a model cannot take. Each must return the
  * right status with a message naming the file and the problem, and never crash.
  */
 #include "lqface.h"
@@ -202,7 +203,7 @@ static void test_files(void) {
 }
 
 static void test_operators(void) {
-    char *x[] = {"x"}, *r[] = {"r"}, *y[] = {"y"}, *rr[] = {"r", "x"};
+    char *x[] = {"x"}, *r[] = {"r"}, *y[] = {"y"}, *xx[] = {"x", "x"};
     builder b;
     /* a named unsupported operator after a supported one */
     memset(&b, 0, sizeof b);
@@ -268,7 +269,19 @@ static void test_operators(void) {
     add_node(&b, "Add", "add_0", ai, 2, y, 1);
     write_model(tmp_path("bcast.onnx"), &b, 11);
     expect_fail("shapes that do not broadcast", tmp_path("bcast.onnx"), LQF_ERR_SHAPE, "Add node 'add_0'", "broadcast");
-    (void)rr;
+
+    /* input counts are checked against the operator table before any handler reads them */
+    memset(&b, 0, sizeof b);
+    add_node(&b, "Relu", "relu_2in", xx, 2, y, 1);
+    write_model(tmp_path("relu2.onnx"), &b, 11);
+    expect_fail("Relu with two inputs", tmp_path("relu2.onnx"), LQF_ERR_FORMAT, "Relu node 'relu_2in'",
+                "2 inputs (at most 1)");
+    memset(&b, 0, sizeof b);
+    char *nw[] = {"x", ""};
+    add_node(&b, "Conv", "conv_nw", nw, 2, y, 1);
+    write_model(tmp_path("noweights.onnx"), &b, 11);
+    expect_fail("Conv with its weights left out", tmp_path("noweights.onnx"), LQF_ERR_FORMAT, "Conv node 'conv_nw'",
+                "input 2 missing");
 
     /* a zero Pad is only folded into convolutions: before a Relu it is refused by name */
     memset(&b, 0, sizeof b);

@@ -11,14 +11,20 @@
  *  4. a label out of range in a list file: a clear error naming the file;
  *  5. freezing by name prefix;
  *  6. a real run on ORL (images 1-7 of 40 identities train, 8-10 held out): the loss falls
- *     and held-out nearest-class-mean identification clears a bound.
+ *     and held-out nearest-class-mean identification clears a bound;
+ *  7. fine-tuning an ONNX network with its BatchNorm layers (onnx_bn = train,
+ *     tools/ref_onnx_bn_step.py): one SGD step equals torch's, the checkpoint reopens as the
+ *     same network; onnx_bn = fold gives the same eval-mode network with the BatchNorms that
+ *     follow convolutions folded.
  */
 #include "testutil.h"
 
 #include "augment/degrade.h"
 #include "data/data.h"
 #include "nn/backbone.h"
+#include "nn/net.h"
 #include "train/checkpoint.h"
+#include "train/model.h"
 #include "train/run.h"
 
 #include <math.h>
@@ -27,6 +33,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static char tmpdir[256]; /* this run's files */
 
 /* ------------------------------------------------------------------ 1. vs torch */
 #define MAXT 256
@@ -47,21 +55,103 @@ static int read_list(const char *path, dump_list *l) {
     return 0;
 }
 
-static void torch_case(const char *name, const char *variant, const char *head, const char *opt, const char *lr) {
+/* A run of config c against torch's dump train/<name>.{txt,bin} (tools/ref_train_step.py's
+ * layout): the dump's tensors and head kernel set, `steps` steps on its batch of 8 S x S
+ * images (embedding 16, 4 classes), then the losses, every state_dict tensor and the kernel
+ * compared. Returns the run for more checks (the caller frees it) and, when xh is not NULL,
+ * the batch (NHWC, caller frees), or NULL when it could not run. */
+static lqf_train *torch_steps(const char *name, const lqf_train_config *c, int S, int steps, float **xh_out) {
     char p[512];
     dump_list L;
     snprintf(p, sizeof p, "train/%s.txt", name);
     if (read_list(tu_testdata(p), &L)) {
         printf("%s: missing dump\n", name);
         CHECK(0);
-        return;
+        return NULL;
     }
     float *d = NULL;
     snprintf(p, sizeof p, "train/%s.bin", name);
     long nd = tu_load_f32(tu_testdata(p), &d);
     CHECK(nd > 0);
-    if (nd <= 0) return;
-    const int B = 8, S = 32, D = 16, C = 4;
+    if (nd <= 0) return NULL;
+    const int B = 8, D = 16, C = 4;
+    lqf_train *t = NULL;
+    CHECK(lqf_train_open(c, &t) == LQF_OK);
+    if (!t) {
+        printf("open: %s\n", lqf_last_error());
+        free(d);
+        return NULL;
+    }
+    lqf_graph *g = lqf_train_graph(t);
+    size_t off = 0;
+    for (int i = 0; i < L.n; i++) {
+        CHECK(lqf_backbone_set(g, g->params, L.name[i], d + off, (size_t)L.numel[i]) == LQF_OK);
+        off += (size_t)L.numel[i];
+    }
+    memcpy(lqf_train_head_kernel(t), d + off, (size_t)D * C * sizeof(float));
+    off += (size_t)D * C;
+    const float *x = d + off;
+    off += (size_t)B * 3 * S * S;
+    int labels[8];
+    for (int i = 0; i < B; i++) labels[i] = (int)d[off + i];
+    off += B;
+    const float *losses = d + off;
+    off += (size_t)steps;
+    float *xh = malloc((size_t)B * S * S * 3 * sizeof(float));
+    for (int n = 0; n < B; n++)
+        for (int ch = 0; ch < 3; ch++)
+            for (int k = 0; k < S * S; k++) xh[((size_t)n * S * S + k) * 3 + ch] = x[((size_t)n * 3 + ch) * S * S + k];
+    float got_loss[8];
+    for (int s = 0; s < steps; s++) {
+        lqf_head_result hr;
+        CHECK(lqf_train_step(t, xh, labels, B, &hr) == LQF_OK);
+        got_loss[s] = (float)hr.loss;
+    }
+    char what[256];
+    snprintf(what, sizeof what, "%s losses", name);
+    tu_close(what, got_loss, losses, (size_t)steps, 0, 1e-4);
+    printf("%s: losses", name);
+    for (int s = 0; s < steps; s++) printf(" %.6f (torch %.6f)", got_loss[s], losses[s]);
+    printf("\n");
+    double worst = 0;
+    float *tmp = malloc(65536 * sizeof(float));
+    for (int i = 0; i < L.n; i++) {
+        const float *ref = d + off;
+        CHECK(lqf_backbone_get(g, g->params, L.name[i], tmp, (size_t)L.numel[i]) == LQF_OK);
+        /* relative to the tensor's largest value, floored at 0.1: the shifts of BatchNorms in
+         * front of the residual stream have an analytically zero gradient (see
+         * ref_train_step.py) and stay at rounding-noise size (~1e-6) in both implementations */
+        double scale = tu_max_abs(ref, (size_t)L.numel[i]);
+        if (scale < 0.1) scale = 0.1;
+        for (long k = 0; k < L.numel[i]; k++) {
+            double e = fabs(tmp[k] - ref[k]) / scale;
+            if (e > worst) worst = e;
+        }
+        snprintf(what, sizeof what, "%s after %d steps: %s", name, steps, L.name[i]);
+        tu_close(what, tmp, ref, (size_t)L.numel[i], 1e-4 * scale, 1e-4);
+        off += (size_t)L.numel[i];
+    }
+    snprintf(what, sizeof what, "%s head kernel after %d steps", name, steps);
+    double ks = tu_max_abs(d + off, (size_t)D * C);
+    tu_close(what, lqf_train_head_kernel(t), d + off, (size_t)D * C, 1e-4 * ks, 1e-4);
+    off += (size_t)D * C;
+    printf("%s: worst parameter error after %d steps %.3g (relative to each tensor's max)\n", name, steps, worst);
+    if (!strcmp(c->head, "adaface")) {
+        lqf_head *h = lqf_train_head(t);
+        float ema[2] = {(float)h->state.batch_mean, (float)h->state.batch_std};
+        snprintf(what, sizeof what, "%s AdaFace EMA batch_mean/std", name);
+        tu_close(what, ema, d + off, 2, 0, 1e-5);
+        off += 2;
+    }
+    CHECK((long)off == nd);
+    free(tmp);
+    free(d);
+    if (xh_out) *xh_out = xh;
+    else free(xh);
+    return t;
+}
+
+static void torch_case(const char *name, const char *variant, const char *head, const char *opt, const char *lr) {
     lqf_train_config c;
     lqf_train_config_default(&c);
     tu_train_set(&c, "arch", "iresnet18");
@@ -80,78 +170,86 @@ static void torch_case(const char *name, const char *variant, const char *head, 
     tu_train_set(&c, "weight_decay", "5e-4");
     tu_train_set(&c, "bn_decay", "0");
     tu_train_set(&c, "adam_eps", "1e-2"); /* see tools/ref_train_step.py */
-    lqf_train *t = NULL;
-    CHECK(lqf_train_open(&c, &t) == LQF_OK);
-    if (!t) {
-        printf("open: %s\n", lqf_last_error());
-        free(d);
-        return;
+    lqf_train_free(torch_steps(name, &c, 32, 3, NULL));
+}
+
+/* ------------------------------------------------------------------ ONNX BatchNorm */
+static int count_bn(const lqf_graph *g) {
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i].op == LQF_OP_BATCHNORM;
+    return n;
+}
+
+static void onnx_bn_config(lqf_train_config *c, const char *mode) {
+    lqf_train_config_default(c);
+    tu_train_set(c, "init_onnx", tu_testdata("train/onnx_bn.onnx"));
+    tu_train_set(c, "onnx_bn", mode);
+    tu_train_set(c, "input_size", "16");
+    tu_train_set(c, "classes", "4");
+    tu_train_set(c, "batch", "8");
+    tu_train_set(c, "steps", "1");
+    tu_train_set(c, "head", "arcface");
+    tu_train_set(c, "optimizer", "sgd");
+    tu_train_set(c, "lr", "0.01");
+    tu_train_set(c, "momentum", "0.9");
+    tu_train_set(c, "schedule", "constant");
+    tu_train_set(c, "weight_decay", "5e-4");
+    tu_train_set(c, "bn_decay", "0");
+}
+
+/* An ONNX network with BatchNorm layers (tools/ref_onnx_bn_step.py). onnx_bn = train keeps
+ * its four BatchNorms (trainable scale and shift, batch statistics) and one SGD step equals
+ * torch's; the run's checkpoint reopens as an inference network (the BatchNorms after
+ * convolutions folded there) giving the trainer's eval-mode embeddings. onnx_bn = fold, the
+ * default, folds the three that follow a convolution (the one after the Gemm stays) into the
+ * same eval-mode network. Another value is refused naming the key. */
+static void onnx_bn_case(void) {
+    const int B = 8, S = 16, D = 16;
+    lqf_train_config c;
+    onnx_bn_config(&c, "train");
+    float *xh = NULL;
+    lqf_train *t = torch_steps("onnx_bn", &c, S, 1, &xh), *kept = NULL, *folded = NULL;
+    if (!t) return;
+    CHECK(lqf_train_open(&c, &kept) == LQF_OK);
+    onnx_bn_config(&c, "fold");
+    CHECK(lqf_train_open(&c, &folded) == LQF_OK);
+    float want[8 * 16], got[8 * 16], *xn = malloc((size_t)B * 3 * S * S * sizeof(float));
+    if (kept && folded) {
+        printf("onnx_bn: %d BatchNorm nodes kept, %d after folding\n", count_bn(lqf_train_graph(kept)),
+               count_bn(lqf_train_graph(folded)));
+        CHECK(count_bn(lqf_train_graph(kept)) == 4 && count_bn(lqf_train_graph(folded)) == 1);
+        CHECK(lqf_train_embed(kept, xh, B, want) == LQF_OK && lqf_train_embed(folded, xh, B, got) == LQF_OK);
+        printf("onnx_bn: eval embeddings folded vs kept: %.3g of the largest\n", tu_norm_err(got, want, (size_t)B * D));
+        CHECK(tu_norm_err(got, want, (size_t)B * D) <= 1e-5);
     }
-    lqf_graph *g = lqf_train_graph(t);
-    size_t off = 0;
-    for (int i = 0; i < L.n; i++) {
-        CHECK(lqf_backbone_set(g, g->params, L.name[i], d + off, (size_t)L.numel[i]) == LQF_OK);
-        off += (size_t)L.numel[i];
+    char path[300];
+    snprintf(path, sizeof path, "%s/onnx_bn.safetensors", tmpdir);
+    lqf_net *net = NULL;
+    CHECK(lqf_train_save(t, path) == LQF_OK);
+    CHECK(lqf_model_load_checkpoint(path, &net, NULL) == LQF_OK);
+    if (net) {
+        for (int b = 0; b < B; b++)
+            for (int ch = 0; ch < 3; ch++)
+                for (int k = 0; k < S * S; k++) xn[((size_t)b * 3 + ch) * S * S + k] = xh[((size_t)b * S * S + k) * 3 + ch];
+        const float *ins[1] = {xn};
+        float *outs[1] = {got};
+        CHECK(lqf_train_embed(t, xh, B, want) == LQF_OK);
+        CHECK(lqf_net_run(net, B, ins, outs) == LQF_OK);
+        CHECK(count_bn(lqf_net_graph(net)) == 1);
+        printf("onnx_bn: checkpoint network vs the trainer's eval embeddings: %.3g of the largest\n",
+               tu_norm_err(got, want, (size_t)B * D));
+        CHECK(tu_norm_err(got, want, (size_t)B * D) <= 1e-4);
+        lqf_net_free(net);
     }
-    memcpy(lqf_train_head_kernel(t), d + off, (size_t)D * C * sizeof(float));
-    off += (size_t)D * C;
-    const float *x = d + off;
-    off += (size_t)B * 3 * S * S;
-    int labels[8];
-    for (int i = 0; i < B; i++) labels[i] = (int)d[off + i];
-    off += B;
-    const float *losses = d + off;
-    off += 3;
-    float *xh = malloc((size_t)B * S * S * 3 * sizeof(float));
-    for (int n = 0; n < B; n++)
-        for (int ch = 0; ch < 3; ch++)
-            for (int k = 0; k < S * S; k++) xh[((size_t)n * S * S + k) * 3 + ch] = x[((size_t)n * 3 + ch) * S * S + k];
-    float got_loss[3];
-    for (int s = 0; s < 3; s++) {
-        lqf_head_result hr;
-        CHECK(lqf_train_step(t, xh, labels, B, &hr) == LQF_OK);
-        got_loss[s] = (float)hr.loss;
-    }
-    char what[256];
-    snprintf(what, sizeof what, "%s losses", name);
-    tu_close(what, got_loss, losses, 3, 0, 1e-4);
-    printf("%s: losses %.6f %.6f %.6f (torch %.6f %.6f %.6f)\n", name, got_loss[0], got_loss[1], got_loss[2], losses[0],
-           losses[1], losses[2]);
-    double worst = 0;
-    float *tmp = malloc(65536 * sizeof(float));
-    for (int i = 0; i < L.n; i++) {
-        const float *ref = d + off;
-        CHECK(lqf_backbone_get(g, g->params, L.name[i], tmp, (size_t)L.numel[i]) == LQF_OK);
-        /* relative to the tensor's largest value, floored at 0.1: the shifts of BatchNorms in
-         * front of the residual stream have an analytically zero gradient (see
-         * ref_train_step.py) and stay at rounding-noise size (~1e-6) in both implementations */
-        double scale = tu_max_abs(ref, (size_t)L.numel[i]);
-        if (scale < 0.1) scale = 0.1;
-        for (long k = 0; k < L.numel[i]; k++) {
-            double e = fabs(tmp[k] - ref[k]) / scale;
-            if (e > worst) worst = e;
-        }
-        snprintf(what, sizeof what, "%s after 3 steps: %s", name, L.name[i]);
-        tu_close(what, tmp, ref, (size_t)L.numel[i], 1e-4 * scale, 1e-4);
-        off += (size_t)L.numel[i];
-    }
-    snprintf(what, sizeof what, "%s head kernel after 3 steps", name);
-    double ks = tu_max_abs(d + off, (size_t)D * C);
-    tu_close(what, lqf_train_head_kernel(t), d + off, (size_t)D * C, 1e-4 * ks, 1e-4);
-    off += (size_t)D * C;
-    printf("%s: worst parameter error after 3 steps %.3g (relative to each tensor's max)\n", name, worst);
-    if (!strcmp(head, "adaface")) {
-        lqf_head *h = lqf_train_head(t);
-        float ema[2] = {(float)h->state.batch_mean, (float)h->state.batch_std};
-        snprintf(what, sizeof what, "%s AdaFace EMA batch_mean/std", name);
-        tu_close(what, ema, d + off, 2, 0, 1e-5);
-        off += 2;
-    }
-    CHECK((long)off == nd);
-    free(tmp);
+    onnx_bn_config(&c, "maybe");
+    lqf_train *bad = NULL;
+    CHECK(lqf_train_open(&c, &bad) == LQF_ERR_ARG && !bad && strstr(lqf_last_error(), "onnx_bn"));
+    printf("onnx_bn = maybe: %s\n", lqf_last_error());
+    free(xn);
     free(xh);
     lqf_train_free(t);
-    free(d);
+    lqf_train_free(kept);
+    lqf_train_free(folded);
 }
 
 /* ------------------------------------------------------------------ freezing */
@@ -194,7 +292,6 @@ static void freeze_case(void) {
 }
 
 /* ------------------------------------------------------------------ ORL lists */
-static char tmpdir[256];
 
 /* ORL list file: images first..last of every identity, label = identity - 1 (+ bad_label
  * replaces the label of the first line when >= 0). */
@@ -473,6 +570,7 @@ int main(void) {
     snprintf(test_list, sizeof test_list, "%s/test.lst", tmpdir);
     write_orl_list(train_list, 1, 7, -1);
     write_orl_list(test_list, 8, 10, -1);
+    onnx_bn_case();
     resume_case(train_list);
     nan_case(train_list);
     bad_label_case();

@@ -129,9 +129,15 @@ lqf_status lqf_graph_shapes(const lqf_graph *g, int batch, lqf_shape *shapes);
  * failure the graph is unchanged. */
 lqf_status lqf_graph_infer_shapes(lqf_graph *g);
 
-/* ---- passes ---- */
-/* Fold BatchNorm into the preceding convolution, fuse activations and residual adds into
- * convolutions, drop dead tensors. Inference only. */
+/* ---- passes (optimize.c; both drop the tensors no node uses and rebuild g->params, so
+ * tensor indices and params pointers taken before are stale) ---- */
+/* Fold each BatchNorm that alone reads an unfused convolution's output into that
+ * convolution's weights and bias (running statistics as they are); nothing else changes.
+ * A network fine-tuned this way trains the folded convolutions (lqf_model_build's default
+ * for imported ONNX networks). */
+lqf_status lqf_graph_fold_batchnorm(lqf_graph *g);
+/* Inference: lqf_graph_fold_batchnorm, then fuse activations and residual adds into
+ * convolutions and drop nodes nobody reads. The result cannot be trained. */
 lqf_status lqf_graph_optimize(lqf_graph *g);
 
 #endif

@@ -9,7 +9,8 @@
 
 #include "nn/exec.h"
 
-/* Import an ONNX model held in memory (path is used in messages). in_hw: NULL, or the
+/* Import an ONNX model held in memory (path is used in messages) as the file's graph
+ * (BatchNormalization kept: lqf_graph_optimize folds it for inference). in_hw: NULL, or the
  * {height, width} to give a 4-D image input instead of its declared/default size (shapes
  * are re-derived and every shape computation re-folded). Dimensions the model leaves open
  * (symbolic) other than the batch are LQF_ONNX_DEFAULT_DIM unless in_hw sets them.

@@ -20,12 +20,19 @@ lqf_status lqf_model_build(const lqf_train_config *c, lqf_graph **out, char *arc
         if ((st = lqf_read_file(c->init_onnx, &buf, &len))) return st;
         int hw[2] = {c->input_size, c->input_size}, batch_ok = 1;
         lqf_graph *g = NULL;
+        int fold = !strcmp(c->onnx_bn, "fold");
+        if (!fold && strcmp(c->onnx_bn, "train")) {
+            free(buf);
+            return lqf_fail(LQF_ERR_ARG, "train config: onnx_bn '%s' is not fold or train", c->onnx_bn);
+        }
         st = lqf_onnx_import(c->init_onnx, buf, len, hw, &g, &batch_ok, NULL);
         free(buf);
-        if (st) return st;
-        if (!batch_ok) {
+        if (!st && !batch_ok)
+            st = lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network cannot run at another batch size", c->init_onnx);
+        if (!st && fold) st = lqf_graph_fold_batchnorm(g); /* the file's inference statistics */
+        if (st) {
             lqf_graph_free(g);
-            return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: the network cannot run at another batch size", c->init_onnx);
+            return st;
         }
         snprintf(arch, 32, "onnx");
         shortcut[0] = 0;

@@ -65,6 +65,7 @@ static const key_def KEYS[] = {
     KS(arch, "iresnet18 | iresnet34 | iresnet50 | iresnet100 | iresnet200 | mobilefacenet"),
     KS(variant, "IResNet variant: insightface | adaface"),
     KS(init_onnx, "fine-tune this ONNX embedding network instead of building arch"),
+    KS(onnx_bn, "BatchNorm of init_onnx: fold (into the convolutions before it) | train (kept, batch statistics)"),
     {"width", K_WIDTH, offsetof(lqf_train_config, width), 0, "IResNet stage widths a,b,c,d (reduced networks)"},
     KI(mfn_base, "MobileFaceNet base width (64)"),
     KI(mfn_sep, "MobileFaceNet conv_sep/GDC width (512)"),
@@ -137,6 +138,7 @@ void lqf_train_config_default(lqf_train_config *c) {
     strcpy(c->arch, "iresnet50");
     strcpy(c->variant, "insightface");
     c->width[0] = 64, c->width[1] = 128, c->width[2] = 256, c->width[3] = 512;
+    strcpy(c->onnx_bn, "fold");
     c->mfn_base = 64;
     c->mfn_sep = 512;
     c->input_size = 112;

@@ -52,6 +52,7 @@ typedef struct {
     char arch[32];                  /* iresnet18..200 | mobilefacenet | onnx */
     char variant[32];               /* insightface | adaface (IResNet shortcut/head) */
     char init_onnx[LQF_TRAIN_PATH]; /* fine-tune this ONNX network (arch becomes "onnx") */
+    char onnx_bn[8];                /* its BatchNorms: fold (into the convolutions) | train */
     int width[4];                   /* IResNet stage widths (reduced nets) */
     int mfn_base, mfn_sep;          /* MobileFaceNet widths */
     int input_size;                 /* square input side (112) */
