@@ -155,6 +155,15 @@ LQF_API lqf_net *lqf_embedder_net(lqf_embedder *e);
 LQF_API lqf_status lqf_embedder_embed(lqf_embedder *e, const lqf_image *const *faces, int n,
                                       float *emb, float *norms);
 
+/* Something that embeds aligned faces: n faces (each of the size it expects) -> emb (n x
+ * its dim, L2-normalised rows) and, when norms is not NULL, a quality value per face. The
+ * face sets and evaluation runners call it, so an evaluation can embed with an
+ * lqf_embedder (lqf_embedder_embed_fn) or with anything else (e.g. a network in training). */
+typedef lqf_status (*lqf_embed_fn)(void *user, const lqf_image *const *faces, int n, float *emb, float *norms);
+/* lqf_embedder_embed as an lqf_embed_fn: user is the lqf_embedder. */
+LQF_API lqf_status lqf_embedder_embed_fn(void *embedder, const lqf_image *const *faces, int n, float *emb,
+                                         float *norms);
+
 /* Cosine similarity of two L2-normalised embeddings; squared-L2 distance = 2 - 2 cos. */
 LQF_API float lqf_cosine(const float *a, const float *b, int dim);
 
@@ -315,12 +324,29 @@ typedef struct {
 
 typedef void (*lqf_progress_fn)(void *user, const char *stage, int done, int total);
 
-/* A set of photos prepared once for evaluation: each photo is loaded, detected and aligned
- * (or taken as an aligned face), the landmarks kept for FAE, and the clean embeddings
- * cached, so a sweep never recomputes them. A photo that fails is recorded with its
- * message and the others go on. */
+/* A set of photos prepared once for evaluation: each photo is decoded, detected and aligned
+ * (or taken as an aligned face) a single time, the landmarks kept for FAE, and the clean
+ * embeddings cached, so a sweep never recomputes them. A photo that fails is recorded with
+ * its message and the others go on. */
 typedef struct lqf_face_set lqf_face_set;
-/* det NULL: the paths are aligned size x size faces. progress may be NULL. */
+typedef struct {
+    int size;               /* side of the aligned crops (default 112) */
+    lqf_face_pick pick;     /* which detected face a photo gives (default LQF_PICK_CENTER) */
+    /* The largest face-alignment error the set will render (lqf_condition's bounds; default
+     * 0). For each photo the part of the decoded photo that such re-alignments read is kept
+     * in memory (the whole photo when that part is most of it), so a sweep decodes every
+     * photo once; a re-alignment beyond the bounds reloads its photo. */
+    double fae_rot_deg, fae_scale, fae_shift_px;
+    size_t keep_bytes;      /* bound on the memory those parts take (0: 2 GiB); photos past
+                               it reload for FAE */
+} lqf_face_set_options;
+LQF_API void lqf_face_set_options_default(lqf_face_set_options *o);
+/* Decode, detect and align each photo once (det NULL: the paths are aligned size x size
+ * faces). o NULL: the defaults. progress may be NULL. */
+LQF_API lqf_status lqf_face_set_open(const char *const *paths, int n, lqf_detector *det,
+                                     const lqf_face_set_options *o, lqf_face_set **out,
+                                     lqf_progress_fn progress, void *user);
+/* lqf_face_set_open with the default options but size and pick (nothing kept for FAE). */
 LQF_API lqf_status lqf_face_set_from_paths(const char *const *paths, int n, lqf_detector *det,
                                            lqf_face_pick pick, int size, lqf_face_set **out,
                                            lqf_progress_fn progress, void *user);
