@@ -29,6 +29,20 @@ lqf_status lqf_eval_val_far(const double *dist, const uint8_t *issame, int n, in
                             double far_target, double *fold_val, double *fold_far,
                             double *fold_thr);
 
+/* One probe's standing against a gallery and distractors, as lqf_ident_eval defines it. */
+typedef struct {
+    int rank;      /* 1 + non-mate entries scoring strictly above the best mate; 0: non-mated */
+    double mate;   /* best mate score (mated probes) */
+    double top;    /* highest score over gallery and distractors */
+} lqf_ident_probe;
+/* Probe p (its number, for messages) with similarities row (n_gallery) and drow
+ * (n_distractor; may be NULL when 0). LQF_ERR_NUMERIC on a NaN similarity. */
+lqf_status lqf_ident_score_probe(const float *row, const float *drow, int label, const int *gallery_label,
+                                 int n_gallery, int n_distractor, int p, lqf_ident_probe *out);
+/* lqf_ident_eval's metrics from the standings of n_probe probes (cmc may be NULL). */
+lqf_status lqf_ident_summarise(const lqf_ident_probe *pr, int n_probe, int n_gallery, int n_distractor, double *cmc,
+                               int max_rank, lqf_ident_result *r);
+
 /* Line-by-line reader over a file read whole: next line (NUL-terminated, without "\r\n")
  * and its 1-based number; returns NULL at the end. */
 typedef struct {
