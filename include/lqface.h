@@ -319,6 +319,7 @@ typedef struct {
     double noise_sigma;    /* additive Gaussian noise in grey levels; 0: none */
     int jpeg_quality;      /* JPEG re-encoding quality 1..100; 0: none */
     double fae_rot_deg, fae_scale, fae_shift_px; /* FAE bounds in the 112 template frame */
+    double fae_level;      /* the sweep's FAE level those bounds come from (reports); 0: none */
     int one_side;          /* verification: only the second image of a pair is degraded */
 } lqf_condition;
 
@@ -371,6 +372,50 @@ LQF_API lqf_status lqf_face_set_select(lqf_face_set *s, const uint8_t *use);
 /* The aligned crop of photo i under condition c (for looking at it: `lqface degrade`). */
 LQF_API lqf_status lqf_face_set_render(lqf_face_set *s, int i, const lqf_condition *c, uint64_t seed,
                                        lqf_image **out);
+
+/* Evaluation runners: a face set, a protocol over its photos and a list of conditions in,
+ * one result per condition out. Under each condition the runner renders and embeds the
+ * photos it needs (clean embeddings once), then scores: verification pairs by squared-L2
+ * distance (lqf_verify_eval), identification probes against gallery + distractors by cosine
+ * similarity (lqf_ident_eval's definitions). The embedding is a callback, so the same
+ * runner serves an lqf_embedder (lqf_embedder_embed_fn) and a network in training. */
+typedef struct {
+    lqf_embed_fn embed;        /* embeds aligned faces of the set's size */
+    void *embed_user;
+    int dim;                   /* its embedding size */
+    uint64_t seed;             /* random draws of the conditions (noise, FAE) */
+    lqf_progress_fn progress;  /* may be NULL */
+    void *progress_user;
+} lqf_eval_options;
+
+/* Verification pairs over a face set: pair k compares photo a[k] with photo b[k]. */
+typedef struct {
+    int n;                     /* pairs */
+    int n_folds;               /* folds of the protocol (0: 10) */
+    int *a, *b;                /* photo indices */
+    uint8_t *issame;           /* 1: same identity */
+} lqf_verify_pairs;
+LQF_API void lqf_verify_pairs_free(lqf_verify_pairs *p); /* frees a, b, issame */
+
+/* results[k] for conditions[k]. A pair with a failed photo is skipped (in every condition);
+ * a condition with one_side set degrades only the second photo of each pair.
+ * LQF_ERR_ARG when fewer usable pairs than folds remain. */
+LQF_API lqf_status lqf_eval_verify(lqf_face_set *fs, const lqf_verify_pairs *pairs,
+                                   const lqf_condition *conditions, int n_conditions,
+                                   const lqf_eval_options *o, lqf_verify_result *results);
+
+/* Identification over a face set whose first n_gallery photos are the gallery, the next
+ * n_probe the probes and the last n_distractor the distractors (they never match). */
+typedef struct {
+    int n_gallery, n_probe, n_distractor;
+    const int *gallery_label, *probe_label;
+} lqf_ident_sets;
+#define LQF_EVAL_CMC_RANKS 20
+/* results[k] (and cmc[k * LQF_EVAL_CMC_RANKS ...], may be NULL) for conditions[k]; the
+ * conditions degrade the probes only. Photos that failed are left out of their role. */
+LQF_API lqf_status lqf_eval_ident(lqf_face_set *fs, const lqf_ident_sets *sets,
+                                  const lqf_condition *conditions, int n_conditions,
+                                  const lqf_eval_options *o, lqf_ident_result *results, double *cmc);
 
 /* ===================================================================== data */
 /* MXNet RecordIO packs (.rec + .idx + property), as insightface's training sets are stored. */

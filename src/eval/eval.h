@@ -1,9 +1,10 @@
 /*
  * eval.h — internal interface of the evaluation subsystem (src/eval/): the pieces of the
  * insightface verification protocol that tests and other subsystems need one by one (fold
- * bounds, the VAL@FAR computation for any target, scipy's 'slinear' interpolation) and the
- * line reader shared by the protocol-file parsers. The public API is in lqface.h
- * ("evaluation" section).
+ * bounds, the VAL@FAR computation for any target, scipy's 'slinear' interpolation), the
+ * identification metrics probe by probe, and the line reader, tokeniser and path join shared
+ * by the protocol-file parsers. The public API is in lqface.h ("evaluation" section); the
+ * protocols, sweeps and runners have their own headers (protocol.h, sweep.h, runner.h).
  */
 #ifndef LQF_EVAL_H
 #define LQF_EVAL_H
@@ -53,5 +54,11 @@ typedef struct {
 lqf_status lqf_lines_open(lqf_lines *lr, const char *path);
 char *lqf_lines_next(lqf_lines *lr);
 void lqf_lines_close(lqf_lines *lr);
+/* Split s in place on whitespace (or also commas when commas != 0) into at most max tokens;
+ * returns the count, max + 1 when there are more. */
+int lqf_split_tokens(char *s, char **tok, int max, int commas);
+/* root/path, malloc'd (NULL when out of memory); absolute paths and a NULL or empty root
+ * keep the path as it is. */
+char *lqf_path_join(const char *root, const char *path);
 
 #endif

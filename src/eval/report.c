@@ -37,6 +37,8 @@ void lqf_report_free_rows(lqf_report *r) {
     for (int i = 0; i < r->n_rows; i++) {
         free(r->rows[i].roc_far);
         free(r->rows[i].roc_tar);
+        free(r->rows[i].dist);
+        free(r->rows[i].issame);
     }
     free(r->rows);
     r->rows = NULL;
@@ -108,9 +110,9 @@ lqf_status lqf_report_write_json(const char *path, const lqf_report *r) {
         fprintf(f, "%s{\"condition\":", i ? "," : "");
         lqf_json_write_str(f, w->cond.label);
         fprintf(f, ",\"resolution\":%d,\"one_side\":%d,\"blur_sigma\":%g,\"noise_sigma\":%g,\"jpeg_quality\":%d,"
-                   "\"fae_level\":%d,\"fae_rot_deg\":%g,\"fae_scale\":%g,\"fae_shift_px\":%g,\"pairs\":%d,\"skipped\":%d,",
+                   "\"fae_level\":%g,\"fae_rot_deg\":%g,\"fae_scale\":%g,\"fae_shift_px\":%g,\"pairs\":%d,\"skipped\":%d,",
                 w->cond.resolution, w->cond.one_side, w->cond.blur_sigma, w->cond.noise_sigma, w->cond.jpeg_quality,
-                w->fae_level, w->cond.fae_rot_deg, w->cond.fae_scale, w->cond.fae_shift_px, w->n_pairs, w->n_skipped);
+                w->cond.fae_level, w->cond.fae_rot_deg, w->cond.fae_scale, w->cond.fae_shift_px, w->n_pairs, w->n_skipped);
         fprintf(f, "\"accuracy_mean\":");
         json_num(f, v->acc_mean);
         fprintf(f, ",\"accuracy_std\":");
@@ -244,7 +246,7 @@ static void svg_plot(FILE *f, const char *title, const char *xl, const char *yl,
 
 static int is_resolution_row(const lqf_report_verify *w, int one_side) {
     const lqf_condition *c = &w->cond;
-    return w->fae_level == 0 && c->blur_sigma <= 0 && c->noise_sigma <= 0 && c->jpeg_quality <= 0 &&
+    return c->fae_level == 0 && c->blur_sigma <= 0 && c->noise_sigma <= 0 && c->jpeg_quality <= 0 &&
            (c->resolution <= 0 || c->one_side == one_side);
 }
 
@@ -323,7 +325,7 @@ lqf_status lqf_report_write_html(const char *path, const lqf_report *r) {
         /* accuracy vs FAE level, one series per resolution */
         int resols[8], nres = 0;
         for (int i = 0; i < r->n_rows; i++)
-            if (r->rows[i].fae_level > 0) {
+            if (r->rows[i].cond.fae_level > 0) {
                 int res = r->rows[i].cond.resolution > 0 ? r->rows[i].cond.resolution : 112, seen = 0;
                 for (int k = 0; k < nres; k++) seen |= resols[k] == res;
                 if (!seen && nres < 8) resols[nres++] = res;
@@ -340,7 +342,7 @@ lqf_status lqf_report_write_html(const char *path, const lqf_report *r) {
                     if (res != resols[k] || w->cond.one_side || w->cond.blur_sigma > 0 || w->cond.noise_sigma > 0 ||
                         w->cond.jpeg_quality > 0)
                         continue;
-                    fx[k][m] = w->fae_level;
+                    fx[k][m] = w->cond.fae_level;
                     fy[k][m] = 100 * w->v.acc_mean;
                     fe[k][m++] = 100 * w->v.acc_std;
                 }

@@ -303,7 +303,7 @@ lqf_status lqf_face_set_from_images(lqf_image **faces, char **fail_msg, int n, i
 }
 
 /* ------------------------------------------------------------------ rendering, embedding */
-static int condition_is_clean(const lqf_condition *c) {
+int lqf_condition_is_clean(const lqf_condition *c) {
     return !c || (c->resolution <= 0 && c->blur_sigma <= 0 && c->noise_sigma <= 0 && c->jpeg_quality <= 0 &&
                   !has_fae(c));
 }
@@ -355,7 +355,7 @@ static void cache_clean(lqf_face_set *s, lqf_embed_fn fn, void *user, int D, con
 lqf_status lqf_face_set_embed_with(lqf_face_set *s, lqf_embed_fn fn, void *user, int D, const lqf_condition *c,
                                    uint64_t seed, float *emb, float *norms, lqf_progress_fn progress,
                                    void *progress_user) {
-    int clean = condition_is_clean(c);
+    int clean = lqf_condition_is_clean(c);
     if (clean && s->cache_fn == fn && s->cache_user == user && s->cache_dim == D) {
         memcpy(emb, s->cache_emb, sizeof(float) * (size_t)s->n * D);
         if (norms) memcpy(norms, s->cache_norm, sizeof(float) * (size_t)s->n);

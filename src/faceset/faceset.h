@@ -15,6 +15,9 @@ lqf_status lqf_face_set_embed_with(lqf_face_set *s, lqf_embed_fn fn, void *user,
                                    uint64_t seed, float *emb, float *norms, lqf_progress_fn progress,
                                    void *progress_user);
 
+/* 1 when c (NULL allowed) degrades nothing: the clean condition. */
+int lqf_condition_is_clean(const lqf_condition *c);
+
 /* Raise o's FAE bounds to the largest of the n conditions, so a set opened with o keeps what
  * those conditions' re-alignments read. */
 void lqf_face_set_options_cover(lqf_face_set_options *o, const lqf_condition *c, int n);
