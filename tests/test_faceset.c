@@ -19,27 +19,7 @@
 #include <string.h>
 
 #define NP 13 /* 12 photos and a missing file */
-#define DIM 48
 
-/* A stand-in embedding: 4x4 block means of the three channels, L2-normalised; counts the faces. */
-static lqf_status block_embed(void *user, const lqf_image *const *faces, int n, float *emb, float *norms) {
-    int *count = user;
-    for (int i = 0; i < n; i++) {
-        const lqf_image *f = faces[i];
-        float *e = emb + (size_t)i * DIM;
-        memset(e, 0, sizeof(float) * DIM);
-        for (int y = 0; y < f->height; y++)
-            for (int x = 0; x < f->width; x++)
-                for (int c = 0; c < 3; c++)
-                    e[((y * 4 / f->height) * 4 + x * 4 / f->width) * 3 + c] += f->data[((size_t)y * f->width + x) * 3 + c];
-        double s = 0;
-        for (int k = 0; k < DIM; k++) s += (double)e[k] * e[k];
-        for (int k = 0; k < DIM; k++) e[k] /= (float)sqrt(s);
-        if (norms) norms[i] = (float)sqrt(s);
-    }
-    *count += n;
-    return LQF_OK;
-}
 
 static void fae(lqf_condition *c, double level, int res) {
     memset(c, 0, sizeof *c);
@@ -105,16 +85,16 @@ int main(void) {
     CHECK(win && lqf_face_set_status(win, 12, &msg) == LQF_ERR_IO && strstr(msg, "no_such_photo.jpg"));
     for (int i = 0; win && i < 12; i++) CHECK(lqf_face_set_status(win, i, NULL) == LQF_OK);
 
-    float *emb = malloc(sizeof(float) * NP * DIM), *first = malloc(sizeof(float) * NP * DIM);
+    float *emb = malloc(sizeof(float) * NP * TU_BLOCK_DIM), *first = malloc(sizeof(float) * NP * TU_BLOCK_DIM);
     int calls = 0;
-    for (int k = 0; win && k < 9; k++) CHECK(lqf_face_set_embed_with(win, block_embed, &calls, DIM, &cond[k], 7, emb,
+    for (int k = 0; win && k < 9; k++) CHECK(lqf_face_set_embed_with(win, tu_block_embed, &calls, TU_BLOCK_DIM, &cond[k], 7, emb,
                                                                      NULL, NULL, NULL) == LQF_OK);
     uint64_t l2 = lqf_image_loads();
     printf("sweep of clean + 8 FAE conditions: %llu more decodes, %d faces embedded\n", (unsigned long long)(l2 - l1),
            calls);
     CHECK(l2 == l1);      /* no photo decoded a second time */
     CHECK(calls == 9 * 12); /* failed photo never embedded */
-    for (int d = 0; d < DIM; d++) CHECK(emb[12 * DIM + d] == 0);
+    for (int d = 0; d < TU_BLOCK_DIM; d++) CHECK(emb[12 * TU_BLOCK_DIM + d] == 0);
 
     /* the same crops as re-aligning from the photo decoded again, which the counter sees */
     CHECK(lqf_face_set_from_paths(paths, NP, det, LQF_PICK_CENTER, 112, &reload, NULL, NULL) == LQF_OK);
@@ -140,16 +120,16 @@ int main(void) {
     use[1] = use[3] = 1;
     calls = 0;
     CHECK(lqf_face_set_select(win, use) == LQF_OK);
-    CHECK(lqf_face_set_embed_with(win, block_embed, &calls, DIM, &cond[2], 7, emb, NULL, NULL, NULL) == LQF_OK);
+    CHECK(lqf_face_set_embed_with(win, tu_block_embed, &calls, TU_BLOCK_DIM, &cond[2], 7, emb, NULL, NULL, NULL) == LQF_OK);
     CHECK(calls == 2);
     int zero_rows = 0;
-    for (int i = 0; i < NP; i++) zero_rows += emb[i * DIM] == 0 && emb[i * DIM + 1] == 0;
+    for (int i = 0; i < NP; i++) zero_rows += emb[i * TU_BLOCK_DIM] == 0 && emb[i * TU_BLOCK_DIM + 1] == 0;
     CHECK(zero_rows == NP - 2);
-    CHECK(lqf_face_set_embed_with(win, block_embed, &calls, DIM, NULL, 7, first, NULL, NULL, NULL) == LQF_OK);
+    CHECK(lqf_face_set_embed_with(win, tu_block_embed, &calls, TU_BLOCK_DIM, NULL, 7, first, NULL, NULL, NULL) == LQF_OK);
     CHECK(calls == 2); /* clean: from the cache, for every photo despite the selection */
     int other = 0;
-    CHECK(lqf_face_set_embed_with(win, block_embed, &other, DIM, NULL, 7, emb, NULL, NULL, NULL) == LQF_OK);
-    CHECK(other == 12 && !memcmp(emb, first, sizeof(float) * NP * DIM)); /* another function: its own embeddings */
+    CHECK(lqf_face_set_embed_with(win, tu_block_embed, &other, TU_BLOCK_DIM, NULL, 7, emb, NULL, NULL, NULL) == LQF_OK);
+    CHECK(other == 12 && !memcmp(emb, first, sizeof(float) * NP * TU_BLOCK_DIM)); /* another function: its own embeddings */
 
     free(emb);
     free(first);

@@ -16,33 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIM 48
-
-typedef struct {
-    int faces;
-} counter;
-
-static lqf_status block_embed(void *user, const lqf_image *const *faces, int n, float *emb, float *norms) {
-    for (int i = 0; i < n; i++) {
-        const lqf_image *f = faces[i];
-        float *e = emb + (size_t)i * DIM;
-        memset(e, 0, sizeof(float) * DIM);
-        for (int y = 0; y < f->height; y++)
-            for (int x = 0; x < f->width; x++)
-                for (int c = 0; c < 3; c++)
-                    e[((y * 4 / f->height) * 4 + x * 4 / f->width) * 3 + c] += f->data[((size_t)y * f->width + x) * 3 + c];
-        double s = 0;
-        for (int k = 0; k < DIM; k++) s += (double)e[k] * e[k];
-        for (int k = 0; k < DIM; k++) e[k] /= (float)sqrt(s);
-        if (norms) norms[i] = (float)sqrt(s);
-    }
-    ((counter *)user)->faces += n;
-    return LQF_OK;
-}
-
 static double sqdist(const float *a, const float *b) {
     double s = 0;
-    for (int k = 0; k < DIM; k++) s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
+    for (int k = 0; k < TU_BLOCK_DIM; k++) s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
     return s;
 }
 
@@ -87,8 +63,8 @@ int main(void) {
     cond[2].resolution = 16, cond[2].one_side = 1, snprintf(cond[2].label, 64, "cross 16 px");
     cond[3].fae_rot_deg = 6, cond[3].fae_scale = 0.06, cond[3].fae_shift_px = 3, cond[3].noise_sigma = 5;
     snprintf(cond[3].label, 64, "FAE 2 + noise 5");
-    counter cnt = {0};
-    lqf_eval_options o = {block_embed, &cnt, DIM, 3, NULL, NULL};
+    int cnt = 0;
+    lqf_eval_options o = {tu_block_embed, &cnt, TU_BLOCK_DIM, 3, NULL, NULL};
 
     /* verification: 6 same pairs, 6 different, 1 with the missing photo */
     int a[13], b[13];
@@ -99,19 +75,19 @@ int main(void) {
     lqf_verify_pairs vp = {13, 4, a, b, same};
     lqf_verify_result res[4], want;
     CHECK(lqf_eval_verify(fs, &vp, cond, 4, &o, res) == LQF_OK);
-    int faces_run = cnt.faces;
-    float clean[13 * DIM], deg[13 * DIM];
+    int faces_run = cnt;
+    float clean[13 * TU_BLOCK_DIM], deg[13 * TU_BLOCK_DIM];
     double d[12];
-    counter c2 = {0};
-    CHECK(lqf_face_set_embed_with(fs, block_embed, &c2, DIM, NULL, 3, clean, NULL, NULL, NULL) == LQF_OK);
+    int c2 = 0;
+    CHECK(lqf_face_set_embed_with(fs, tu_block_embed, &c2, TU_BLOCK_DIM, NULL, 3, clean, NULL, NULL, NULL) == LQF_OK);
     for (int k = 0; k < 4; k++) {
         uint8_t second[13] = {0};
         for (int j = 0; j < 12; j++) second[b[j]] = 1;
         lqf_face_set_select(fs, cond[k].one_side ? second : NULL);
-        int before = c2.faces;
-        CHECK(lqf_face_set_embed_with(fs, block_embed, &c2, DIM, &cond[k], 3, deg, NULL, NULL, NULL) == LQF_OK);
-        if (k == 2) CHECK(c2.faces - before == 6); /* the second photos only */
-        for (int j = 0; j < 12; j++) d[j] = sqdist((k == 2 ? clean : deg) + a[j] * DIM, deg + b[j] * DIM);
+        int before = c2;
+        CHECK(lqf_face_set_embed_with(fs, tu_block_embed, &c2, TU_BLOCK_DIM, &cond[k], 3, deg, NULL, NULL, NULL) == LQF_OK);
+        if (k == 2) CHECK(c2 - before == 6); /* the second photos only */
+        for (int j = 0; j < 12; j++) d[j] = sqdist((k == 2 ? clean : deg) + a[j] * TU_BLOCK_DIM, deg + b[j] * TU_BLOCK_DIM);
         CHECK(lqf_verify_eval(d, same, 12, 4, &want) == LQF_OK);
         printf("verify %-16s accuracy %.3f (runner) %.3f (recomputed), %d pairs\n", cond[k].label, res[k].acc_mean,
                want.acc_mean, res[k].n_pairs);
@@ -134,12 +110,12 @@ int main(void) {
     for (int i = 6; i < 12; i++) probes[i] = 1;
     for (int k = 0; k < 2; k++) {
         lqf_face_set_select(fs, probes);
-        CHECK(lqf_face_set_embed_with(fs, block_embed, &c2, DIM, &cond[k], 3, deg, NULL, NULL, NULL) == LQF_OK);
+        CHECK(lqf_face_set_embed_with(fs, tu_block_embed, &c2, TU_BLOCK_DIM, &cond[k], 3, deg, NULL, NULL, NULL) == LQF_OK);
         float sim[36];
         for (int p = 0; p < 6; p++)
             for (int g = 0; g < 6; g++) {
                 double s = 0;
-                for (int j = 0; j < DIM; j++) s += (double)deg[(6 + p) * DIM + j] * clean[g * DIM + j];
+                for (int j = 0; j < TU_BLOCK_DIM; j++) s += (double)deg[(6 + p) * TU_BLOCK_DIM + j] * clean[g * TU_BLOCK_DIM + j];
                 sim[p * 6 + g] = (float)s;
             }
         CHECK(lqf_ident_eval(sim, NULL, plab, glab, 6, 6, 0, cw, LQF_EVAL_CMC_RANKS, &iw) == LQF_OK);
