@@ -51,12 +51,13 @@ static lqf_face_set *set_alloc(int n, int size) {
     if (!s) return NULL;
     s->n = n;
     s->size = size;
-    s->path = calloc((size_t)n, sizeof *s->path);
-    s->crop = calloc((size_t)n, sizeof *s->crop);
-    s->lm = calloc((size_t)n, sizeof *s->lm);
-    s->st = calloc((size_t)n, sizeof *s->st);
-    s->msg = calloc((size_t)n, sizeof *s->msg);
-    s->win = calloc((size_t)n, sizeof *s->win);
+    size_t m = (size_t)LQF_MAX(n, 1);
+    s->path = calloc(m, sizeof *s->path);
+    s->crop = calloc(m, sizeof *s->crop);
+    s->lm = calloc(m, sizeof *s->lm);
+    s->st = calloc(m, sizeof *s->st);
+    s->msg = calloc(m, sizeof *s->msg);
+    s->win = calloc(m, sizeof *s->win);
     if (!s->path || !s->crop || !s->lm || !s->st || !s->msg || !s->win) {
         lqf_face_set_free(s);
         return NULL;
