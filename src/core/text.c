@@ -8,9 +8,9 @@
 
 /* The escaped form of byte c into e (at most 6 bytes + NUL); returns its length. */
 static int json_escape_byte(unsigned char c, char e[8]) {
-    if (c == '"' || c == '\\') return snprintf(e, 8, "\\%c", c);
-    if (c == '\n') return snprintf(e, 8, "\\n");
-    if (c == '\t') return snprintf(e, 8, "\\t");
+    static const char *const shorts = "\"\"\\\\\nn\rr\tt\bb\ff"; /* byte, letter pairs */
+    for (const char *p = shorts; *p; p += 2)
+        if (c == (unsigned char)p[0]) return snprintf(e, 8, "\\%c", p[1]);
     if (c < 0x20) return snprintf(e, 8, "\\u%04x", c);
     e[0] = (char)c, e[1] = 0;
     return 1;

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Write s as a JSON string literal, quotes included (NULL writes ""): '"' and '\' are
- * escaped, newline and tab as \n and \t, other bytes below 0x20 as \u00XX; bytes from 0x80
- * pass through, so UTF-8 stays UTF-8. */
+/* Write s as a JSON string literal, quotes included (NULL writes ""), as Python's
+ * json.dumps(s, ensure_ascii=False) writes it: \" \\ \n \r \t \b \f, other bytes below 0x20
+ * as \u00XX, everything else as it is (UTF-8 stays UTF-8). */
 void lqf_json_write_str(FILE *f, const char *s);
 /* The same literal into dst (cap bytes, NUL-terminated, cut short like snprintf when it
  * does not fit); returns the length the whole literal needs (without the NUL). */
