@@ -18,14 +18,36 @@ static lqf_status embed(lqf_face_set *fs, const lqf_eval_options *o, const lqf_c
                                    o->progress_user);
 }
 
-static lqf_status check_options(const lqf_face_set *fs, const lqf_eval_options *o, int n_conditions) {
-    if (!fs || !o || !o->embed || o->dim <= 0 || n_conditions < 0)
-        return lqf_fail(LQF_ERR_ARG, "evaluation: bad arguments (no face set, embedding function or dimension)");
+/* One condition: render and embed, score, append the report's row. */
+typedef lqf_status (*condition_fn)(lqf_face_set *fs, const lqf_condition *c, const lqf_eval_options *o, void *state,
+                                   lqf_report *rep);
+
+/* The checks every run starts with; *rows = its n rows of elem bytes (the report's rows,
+ * current, must still be empty). */
+static lqf_status begin(const lqf_face_set *fs, const lqf_eval_options *o, int n, const void *current, size_t elem,
+                        const char *what, void **rows) {
+    if (!fs || !o || !o->embed || o->dim <= 0 || n < 0)
+        return lqf_fail(LQF_ERR_ARG, "%s: bad arguments (no face set, embedding function or dimension)", what);
+    if (current) return lqf_fail(LQF_ERR_ARG, "%s: the report already has rows", what);
+    if (!(*rows = calloc((size_t)LQF_MAX(n, 1), elem))) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", what);
     return LQF_OK;
+}
+
+/* Each condition through fn, each row reported; the face set's selection reset after. */
+static lqf_status each_condition(lqf_face_set *fs, const lqf_condition *c, int n, const lqf_eval_options *o,
+                                 condition_fn fn, void *state, lqf_row_fn on_row, void *row_user, lqf_report *rep) {
+    lqf_status st = LQF_OK;
+    for (int k = 0; k < n && !st; k++) {
+        st = fn(fs, &c[k], o, state, rep);
+        if (!st && on_row) on_row(row_user, rep);
+    }
+    lqf_face_set_select(fs, NULL);
+    return st;
 }
 
 /* ------------------------------------------------------------------ verification */
 typedef struct {
+    const lqf_verify_pairs *p;
     int n;            /* usable pairs */
     int *a, *b;       /* their photos */
     uint8_t *issame;
@@ -39,6 +61,7 @@ static void verify_free(verify_state *v) {
 
 /* Pairs whose photos both prepared, and the buffers of the run. */
 static lqf_status verify_setup(lqf_face_set *fs, const lqf_verify_pairs *p, int dim, verify_state *v) {
+    v->p = p;
     int np = lqf_face_set_size(fs), folds = p->n_folds > 0 ? p->n_folds : 10;
     v->a = malloc(sizeof(int) * (size_t)LQF_MAX(p->n, 1));
     v->b = malloc(sizeof(int) * (size_t)LQF_MAX(p->n, 1));
@@ -62,8 +85,11 @@ static lqf_status verify_setup(lqf_face_set *fs, const lqf_verify_pairs *p, int 
 }
 
 /* One condition: embeddings (both sides, or the second only), distances, metrics, ROC. */
-static lqf_status verify_condition(lqf_face_set *fs, const lqf_verify_pairs *p, const lqf_condition *c,
-                                   const lqf_eval_options *o, verify_state *v, lqf_report_verify *row) {
+static lqf_status verify_condition(lqf_face_set *fs, const lqf_condition *c, const lqf_eval_options *o, void *state,
+                                   lqf_report *rep) {
+    verify_state *v = state;
+    const lqf_verify_pairs *p = v->p;
+    lqf_report_verify *row = &rep->rows[rep->n_rows++];
     double t0 = lqf_now();
     const float *ea = v->clean, *eb = v->clean;
     lqf_status st = LQF_OK;
@@ -96,19 +122,14 @@ static lqf_status verify_condition(lqf_face_set *fs, const lqf_verify_pairs *p, 
 
 lqf_status lqf_run_verify(lqf_face_set *fs, const lqf_verify_pairs *pairs, const lqf_condition *c, int n_conditions,
                           const lqf_eval_options *o, lqf_row_fn on_row, void *row_user, lqf_report *rep) {
-    lqf_status st = check_options(fs, o, n_conditions);
+    void *rows;
+    lqf_status st = begin(fs, o, n_conditions, rep->rows, sizeof *rep->rows, "verification", &rows);
     if (st) return st;
-    if (rep->rows) return lqf_fail(LQF_ERR_ARG, "verification: the report already has rows");
+    rep->rows = rows;
     verify_state v = {0};
     st = verify_setup(fs, pairs, o->dim, &v);
     if (!st) st = embed(fs, o, NULL, v.clean);
-    if (!st && !(rep->rows = calloc((size_t)LQF_MAX(n_conditions, 1), sizeof *rep->rows)))
-        st = lqf_fail(LQF_ERR_NOMEM, "verification: out of memory");
-    for (int k = 0; k < n_conditions && !st; k++) {
-        st = verify_condition(fs, pairs, &c[k], o, &v, &rep->rows[rep->n_rows++]);
-        if (!st && on_row) on_row(row_user, rep);
-    }
-    lqf_face_set_select(fs, NULL);
+    if (!st) st = each_condition(fs, c, n_conditions, o, verify_condition, &v, on_row, row_user, rep);
     verify_free(&v);
     return st;
 }
@@ -189,8 +210,10 @@ static lqf_status score_block(void *user, int row0, int nrows, int col0, int nco
 }
 
 /* One condition: probe embeddings, their similarities to gallery + distractors, metrics. */
-static lqf_status ident_condition(lqf_face_set *fs, const lqf_condition *c, const lqf_eval_options *o, ident_state *s,
-                                  lqf_report_ident *row) {
+static lqf_status ident_condition(lqf_face_set *fs, const lqf_condition *c, const lqf_eval_options *o, void *state,
+                                  lqf_report *rep) {
+    ident_state *s = state;
+    lqf_report_ident *row = &rep->ident[rep->n_ident++];
     double t0 = lqf_now();
     int D = o->dim;
     lqf_status st = embed(fs, o, c, s->emb); /* clean: the cache; else the probes only are rendered */
@@ -206,18 +229,14 @@ static lqf_status ident_condition(lqf_face_set *fs, const lqf_condition *c, cons
 
 lqf_status lqf_run_ident(lqf_face_set *fs, const lqf_ident_sets *sets, const lqf_condition *c, int n_conditions,
                          const lqf_eval_options *o, lqf_row_fn on_row, void *row_user, lqf_report *rep) {
-    lqf_status st = check_options(fs, o, n_conditions);
+    void *rows;
+    lqf_status st = begin(fs, o, n_conditions, rep->ident, sizeof *rep->ident, "identification", &rows);
     if (st) return st;
-    if (rep->ident) return lqf_fail(LQF_ERR_ARG, "identification: the report already has rows");
+    rep->ident = rows;
     ident_state s = {0};
     st = ident_setup(fs, sets, o, &s);
     if (!st) st = lqf_face_set_select(fs, s.probes_only); /* conditions degrade the probes only */
-    if (!st && !(rep->ident = calloc((size_t)LQF_MAX(n_conditions, 1), sizeof *rep->ident)))
-        st = lqf_fail(LQF_ERR_NOMEM, "identification: out of memory");
-    for (int k = 0; k < n_conditions && !st; k++) {
-        st = ident_condition(fs, &c[k], o, &s, &rep->ident[rep->n_ident++]);
-        if (!st && on_row) on_row(row_user, rep);
-    }
+    if (!st) st = each_condition(fs, c, n_conditions, o, ident_condition, &s, on_row, row_user, rep);
     lqf_face_set_select(fs, NULL);
     ident_free(&s);
     return st;
