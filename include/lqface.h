@@ -157,6 +157,15 @@ LQF_API lqf_net *lqf_embedder_net(lqf_embedder *e);
 LQF_API lqf_status lqf_embedder_embed(lqf_embedder *e, const lqf_image *const *faces, int n,
                                       float *emb, float *norms);
 
+/* Something that embeds aligned faces: n faces (each of the size it expects) -> emb (n x
+ * its dim, L2-normalised rows) and, when norms is not NULL, a quality value per face. The
+ * face sets and evaluation runners call it, so an evaluation can embed with an
+ * lqf_embedder (lqf_embedder_embed_fn) or with anything else (e.g. a network in training). */
+typedef lqf_status (*lqf_embed_fn)(void *user, const lqf_image *const *faces, int n, float *emb, float *norms);
+/* lqf_embedder_embed as an lqf_embed_fn: user is the lqf_embedder. */
+LQF_API lqf_status lqf_embedder_embed_fn(void *embedder, const lqf_image *const *faces, int n, float *emb,
+                                         float *norms);
+
 /* Cosine similarity of two L2-normalised embeddings; squared-L2 distance = 2 - 2 cos. */
 LQF_API float lqf_cosine(const float *a, const float *b, int dim);
 
@@ -312,17 +321,35 @@ typedef struct {
     double noise_sigma;    /* additive Gaussian noise in grey levels; 0: none */
     int jpeg_quality;      /* JPEG re-encoding quality 1..100; 0: none */
     double fae_rot_deg, fae_scale, fae_shift_px; /* FAE bounds in the 112 template frame */
+    double fae_level;      /* the sweep's FAE level those bounds come from (reports); 0: none */
     int one_side;          /* verification: only the second image of a pair is degraded */
 } lqf_condition;
 
 typedef void (*lqf_progress_fn)(void *user, const char *stage, int done, int total);
 
-/* A set of photos prepared once for evaluation: each photo is loaded, detected and aligned
- * (or taken as an aligned face), the landmarks kept for FAE, and the clean embeddings
- * cached, so a sweep never recomputes them. A photo that fails is recorded with its
- * message and the others go on. */
+/* A set of photos prepared once for evaluation: each photo is decoded, detected and aligned
+ * (or taken as an aligned face) a single time, the landmarks kept for FAE, and the clean
+ * embeddings cached, so a sweep never recomputes them. A photo that fails is recorded with
+ * its message and the others go on. */
 typedef struct lqf_face_set lqf_face_set;
-/* det NULL: the paths are aligned size x size faces. progress may be NULL. */
+typedef struct {
+    int size;               /* side of the aligned crops (default 112) */
+    lqf_face_pick pick;     /* which detected face a photo gives (default LQF_PICK_CENTER) */
+    /* The largest face-alignment error the set will render (lqf_condition's bounds; default
+     * 0). For each photo the part of the decoded photo that such re-alignments read is kept
+     * in memory (the whole photo when that part is most of it), so a sweep decodes every
+     * photo once; a re-alignment beyond the bounds reloads its photo. */
+    double fae_rot_deg, fae_scale, fae_shift_px;
+    size_t keep_bytes;      /* bound on the memory those parts take (0: 2 GiB); photos past
+                               it reload for FAE */
+} lqf_face_set_options;
+LQF_API void lqf_face_set_options_default(lqf_face_set_options *o);
+/* Decode, detect and align each photo once (det NULL: the paths are aligned size x size
+ * faces). o NULL: the defaults. progress may be NULL. */
+LQF_API lqf_status lqf_face_set_open(const char *const *paths, int n, lqf_detector *det,
+                                     const lqf_face_set_options *o, lqf_face_set **out,
+                                     lqf_progress_fn progress, void *user);
+/* lqf_face_set_open with the default options but size and pick (nothing kept for FAE). */
 LQF_API lqf_status lqf_face_set_from_paths(const char *const *paths, int n, lqf_detector *det,
                                            lqf_face_pick pick, int size, lqf_face_set **out,
                                            lqf_progress_fn progress, void *user);
@@ -347,6 +374,50 @@ LQF_API lqf_status lqf_face_set_select(lqf_face_set *s, const uint8_t *use);
 /* The aligned crop of photo i under condition c (for looking at it: `lqface degrade`). */
 LQF_API lqf_status lqf_face_set_render(lqf_face_set *s, int i, const lqf_condition *c, uint64_t seed,
                                        lqf_image **out);
+
+/* Evaluation runners: a face set, a protocol over its photos and a list of conditions in,
+ * one result per condition out. Under each condition the runner renders and embeds the
+ * photos it needs (clean embeddings once), then scores: verification pairs by squared-L2
+ * distance (lqf_verify_eval), identification probes against gallery + distractors by cosine
+ * similarity (lqf_ident_eval's definitions). The embedding is a callback, so the same
+ * runner serves an lqf_embedder (lqf_embedder_embed_fn) and a network in training. */
+typedef struct {
+    lqf_embed_fn embed;        /* embeds aligned faces of the set's size */
+    void *embed_user;
+    int dim;                   /* its embedding size */
+    uint64_t seed;             /* random draws of the conditions (noise, FAE) */
+    lqf_progress_fn progress;  /* may be NULL */
+    void *progress_user;
+} lqf_eval_options;
+
+/* Verification pairs over a face set: pair k compares photo a[k] with photo b[k]. */
+typedef struct {
+    int n;                     /* pairs */
+    int n_folds;               /* folds of the protocol (0: 10) */
+    int *a, *b;                /* photo indices */
+    uint8_t *issame;           /* 1: same identity */
+} lqf_verify_pairs;
+LQF_API void lqf_verify_pairs_free(lqf_verify_pairs *p); /* frees a, b, issame */
+
+/* results[k] for conditions[k]. A pair with a failed photo is skipped (in every condition);
+ * a condition with one_side set degrades only the second photo of each pair.
+ * LQF_ERR_ARG when fewer usable pairs than folds remain. */
+LQF_API lqf_status lqf_eval_verify(lqf_face_set *fs, const lqf_verify_pairs *pairs,
+                                   const lqf_condition *conditions, int n_conditions,
+                                   const lqf_eval_options *o, lqf_verify_result *results);
+
+/* Identification over a face set whose first n_gallery photos are the gallery, the next
+ * n_probe the probes and the last n_distractor the distractors (they never match). */
+typedef struct {
+    int n_gallery, n_probe, n_distractor;
+    const int *gallery_label, *probe_label;
+} lqf_ident_sets;
+#define LQF_EVAL_CMC_RANKS 20
+/* results[k] (and cmc[k * LQF_EVAL_CMC_RANKS ...], may be NULL) for conditions[k]; the
+ * conditions degrade the probes only. Photos that failed are left out of their role. */
+LQF_API lqf_status lqf_eval_ident(lqf_face_set *fs, const lqf_ident_sets *sets,
+                                  const lqf_condition *conditions, int n_conditions,
+                                  const lqf_eval_options *o, lqf_ident_result *results, double *cmc);
 
 /* ===================================================================== data */
 /* MXNet RecordIO packs (.rec + .idx + property), as insightface's training sets are stored. */

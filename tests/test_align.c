@@ -4,8 +4,12 @@
  * lqf_align_face's 112x112 crops equal cv2.warpAffine's (16 compared pixel by pixel, all
  * 50 by 8x8-block means); 4 warps running off the source's borders (rotation, zoom, shear)
  * equal cv2.warpAffine; plus small exact cases (identity, integer shift, known similarity)
- * and argument errors. Prints the differences and the time per 112x112 crop.
+ * and argument errors. A warp of a window cut from the photo (align.h: what the face set
+ * keeps for FAE re-alignment) gives the bytes of the warp of the whole photo whenever the
+ * window holds lqf_warp_footprint's rectangle, for 50 photos x 5 perturbed alignments and
+ * the border cases. Prints the differences and the time per 112x112 crop.
  */
+#include "align/align.h"
 #include "core/core.h"
 #include "lqface.h"
 #include "testutil.h"
@@ -154,6 +158,101 @@ done:
     free(names);
 }
 
+/* ------------------------------------------------------- warps of a window of the photo */
+/* Copy of the part of img inside box (clipped to the photo) as a window; its origin in *ox, *oy. */
+static lqf_image *cut_window(const lqf_image *img, const int box[4], int *ox, int *oy) {
+    int x0 = box[0] < 0 ? 0 : box[0], y0 = box[1] < 0 ? 0 : box[1];
+    int x1 = box[2] > img->width ? img->width : box[2], y1 = box[3] > img->height ? img->height : box[3];
+    if (x1 <= x0 || y1 <= y0) x0 = y0 = 0, x1 = y1 = 1; /* nothing of the photo is read */
+    lqf_image *w = NULL;
+    if (lqf_image_create(x1 - x0, y1 - y0, img->order, &w)) return NULL;
+    for (int y = y0; y < y1; y++)
+        memcpy(w->data + (size_t)(y - y0) * w->width * 3, img->data + ((size_t)y * img->width + x0) * 3,
+               (size_t)w->width * 3);
+    *ox = x0, *oy = y0;
+    return w;
+}
+
+/* Warp of the window cut by M's footprint vs warp of the whole photo: bytes that differ. */
+static size_t window_vs_whole(const lqf_image *img, const double M[6], int w, int h, double *area) {
+    int box[4], ox, oy;
+    lqf_image *full = NULL, *part = NULL, *win = NULL;
+    size_t diff = (size_t)w * h * 3;
+    if (!CHECK(lqf_warp_footprint(M, w, h, box) == LQF_OK) || !(win = cut_window(img, box, &ox, &oy))) return diff;
+    if (CHECK(lqf_warp_affine(img, M, w, h, &full) == LQF_OK) &&
+        CHECK(lqf_warp_affine_window(win, ox, oy, M, w, h, &part) == LQF_OK)) {
+        diff = 0;
+        for (size_t i = 0; i < (size_t)w * h * 3; i++) diff += full->data[i] != part->data[i];
+    }
+    *area += (double)win->width * win->height;
+    lqf_image_free(full);
+    lqf_image_free(part);
+    lqf_image_free(win);
+    return diff;
+}
+
+static void test_window(void) {
+    size_t ln, ll, l1, l2;
+    char *names = (char *)load_ref("align/names.txt", &ln);
+    float *lmk = (float *)load_ref("align/landmarks.f32", &ll);
+    char *list = (char *)load_ref("align/extra.txt", &l1);
+    double *XM = (double *)load_ref("align/extra_M.f64", &l2);
+    if (!names || !lmk || !list || !XM) goto done;
+    char *name_of[64], *save = NULL;
+    int nn = 0;
+    for (char *nm = strtok_r(names, "\n", &save); nm && nn < 50; nm = strtok_r(NULL, "\n", &save)) name_of[nn++] = nm;
+    /* perturbations of the alignment about the crop centre: scale, rotation (deg), shift */
+    static const double pert[5][4] = {{1, 0, 0, 0}, {0.8, 12, 6, -6}, {1.2, -12, -6, 6}, {0.9, 25, 0, 9}, {1.3, 3, 9, 0}};
+    size_t diff = 0;
+    double win_area = 0, photo_area = 0;
+    int cases = 0;
+    for (int n = 0; n < nn; n++) {
+        lqf_image *img = load_lfw(name_of[n]);
+        double A[6];
+        if (!img || !CHECK(lqf_align_matrix(lmk + 10 * n, 112, A) == LQF_OK)) {
+            lqf_image_free(img);
+            continue;
+        }
+        for (int p = 0; p < 5; p++) {
+            double s = pert[p][0], t = pert[p][1] * M_PI / 180, c = s * cos(t), sn = s * sin(t);
+            /* P(y) = c + R(y - c) + shift with c = (56, 56), applied after A */
+            double P[6] = {c, -sn, 56 - c * 56 + sn * 56 + pert[p][2], sn, c, 56 - sn * 56 - c * 56 + pert[p][3]};
+            double M[6] = {P[0] * A[0] + P[1] * A[3], P[0] * A[1] + P[1] * A[4], P[0] * A[2] + P[1] * A[5] + P[2],
+                           P[3] * A[0] + P[4] * A[3], P[3] * A[1] + P[4] * A[4], P[3] * A[2] + P[4] * A[5] + P[5]};
+            diff += window_vs_whole(img, M, 112, 112, &win_area);
+            photo_area += (double)img->width * img->height;
+            cases++;
+        }
+        lqf_image_free(img);
+    }
+    int k = 0;
+    save = NULL;
+    for (char *ln2 = strtok_r(list, "\n", &save); ln2 && (size_t)(k + 1) * 48 <= l2; ln2 = strtok_r(NULL, "\n", &save), k++) {
+        int idx, w, h;
+        if (sscanf(ln2, "%d %d %d", &idx, &w, &h) != 3 || idx >= nn) continue;
+        lqf_image *img = load_lfw(name_of[idx]);
+        if (img) diff += window_vs_whole(img, XM + 6 * k, w, h, &win_area);
+        if (img) photo_area += (double)img->width * img->height, cases++;
+        lqf_image_free(img);
+    }
+    printf("warps of footprint windows vs the whole photo (%d cases): %zu bytes differ, windows hold %.0f%% of "
+           "the photos' pixels\n", cases, diff, 100 * win_area / photo_area);
+    CHECK(cases == 5 * 50 + 4);
+    CHECK(diff == 0);
+    CHECK(win_area < 0.8 * photo_area); /* the windows really are parts of the photos */
+    /* a window origin is a pixel position */
+    lqf_image *img = NULL, *out = NULL;
+    const double I[6] = {1, 0, 0, 0, 1, 0};
+    if (CHECK(lqf_image_create(4, 4, LQF_RGB, &img) == LQF_OK))
+        CHECK(lqf_warp_affine_window(img, -1, 0, I, 4, 4, &out) == LQF_ERR_ARG && !out);
+    lqf_image_free(img);
+done:
+    free(names);
+    free(lmk);
+    free(list);
+    free(XM);
+}
+
 /* ------------------------------------------------------------------ exact small cases */
 static void test_small(void) {
     /* a similarity with known parameters is recovered from its own image of the points */
@@ -262,5 +361,6 @@ int main(void) {
     test_small();
     test_lfw();
     test_borders();
+    test_window();
     return tu_finish("test_align");
 }

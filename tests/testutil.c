@@ -3,6 +3,7 @@
  */
 #include "testutil.h"
 #include <math.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -109,4 +110,22 @@ void tu_train_set(lqf_train_config *c, const char *key, const char *value) {
         printf("config %s = %s: %s\n", key, value, lqf_last_error());
         CHECK(0);
     }
+}
+
+lqf_status tu_block_embed(void *user, const lqf_image *const *faces, int n, float *emb, float *norms) {
+    for (int i = 0; i < n; i++) {
+        const lqf_image *f = faces[i];
+        float *e = emb + (size_t)i * TU_BLOCK_DIM;
+        memset(e, 0, sizeof(float) * TU_BLOCK_DIM);
+        for (int y = 0; y < f->height; y++)
+            for (int x = 0; x < f->width; x++)
+                for (int c = 0; c < 3; c++)
+                    e[((y * 4 / f->height) * 4 + x * 4 / f->width) * 3 + c] += f->data[((size_t)y * f->width + x) * 3 + c];
+        double s = 0;
+        for (int k = 0; k < TU_BLOCK_DIM; k++) s += (double)e[k] * e[k];
+        for (int k = 0; k < TU_BLOCK_DIM; k++) e[k] /= (float)sqrt(s);
+        if (norms) norms[i] = (float)sqrt(s);
+    }
+    if (user) *(int *)user += n;
+    return LQF_OK;
 }

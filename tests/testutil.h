@@ -27,5 +27,10 @@ const char *tu_shared(const char *rel);
 const char *tu_testdata(const char *rel);
 /* Load a raw little-endian float32 file; returns count or -1. Caller frees *out. */
 long tu_load_f32(const char *path, float **out);
+/* A stand-in lqf_embed_fn for tests of face sets and runners that need an embedding but no
+ * network: 4x4 block means of the three channels (TU_BLOCK_DIM values), L2-normalised, the
+ * norm as quality; user (may be NULL) is an int that counts the faces embedded. */
+#define TU_BLOCK_DIM 48
+lqf_status tu_block_embed(void *user, const lqf_image *const *faces, int n, float *emb, float *norms);
 int tu_finish(const char *name); /* prints "name: N checks, M failed"; returns exit code */
 #endif

@@ -8,6 +8,8 @@
  * 10-bit integer weights. Rows run in parallel (OpenMP) for outputs of 32k pixels or more;
  * with AVX2, blocks of 8 pixels whose taps all lie inside the source are gathered and
  * blended in vector registers; elsewhere the scalar path reads 0 for taps off the source.
+ * The warp also runs on a window cut from a photo (align.h): the window's origin is an
+ * integer offset of the fixed-point source coordinates, so the bytes do not change.
  *
  * Not here: landmark detection (src/detect) and the differentiable float warp used for
  * training (src/augment).
@@ -16,7 +18,7 @@
 /* The fixed-point map must round exactly as OpenCV's (non-fused) double arithmetic. */
 #pragma GCC optimize("fp-contract=off")
 #endif
-#include "core/core.h"
+#include "align/align.h"
 
 #include <math.h>
 #include <string.h>
@@ -195,37 +197,65 @@ static void warp_row(const uint8_t *src, int sw, int sh, uint8_t *dst, int w, in
     for (; x < w; x++) warp_px(src, sw, sh, dst + 3 * x, sxs[x], sys[x], fxs[x], fys[x]);
 }
 
-lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, int out_h, lqf_image **out) {
-    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: out is NULL");
-    *out = NULL;
-    if (!src || !src->data || src->channels != 3 || src->width <= 0 || src->height <= 0 || !M)
-        return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: source is not a 3-channel image");
-    if (out_w <= 0 || out_h <= 0 || out_w > 32767 || out_h > 32767)
-        return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: bad output size %dx%d", out_w, out_h);
-    if (src->width > 32767 || src->height > 32767)
-        return lqf_fail(LQF_ERR_UNSUPPORTED, "lqf_warp_affine: source %dx%d exceeds 32767 px",
-                        src->width, src->height);
+/* cv::warpAffine's inverse of M (a singular M maps to 0); LQF_ERR_NUMERIC when M is not
+ * finite or the fixed-point source coordinates (1/1024 px in an int) could overflow. */
+static lqf_status inverse_map(const double M[6], int out_w, int out_h, double iM[6]) {
     for (int i = 0; i < 6; i++)
         if (!isfinite(M[i])) return lqf_fail(LQF_ERR_NUMERIC, "lqf_warp_affine: matrix is not finite");
-
-    /* inverse map, computed exactly as cv::warpAffine does (a singular M maps to 0) */
     double D = M[0] * M[4] - M[1] * M[3];
     D = D != 0 ? 1. / D : 0;
-    double iM[6];
     iM[0] = M[4] * D;
     iM[1] = M[1] * -D;
     iM[3] = M[3] * -D;
     iM[4] = M[0] * D;
     iM[2] = -iM[0] * M[2] - iM[1] * M[5];
     iM[5] = -iM[3] * M[2] - iM[4] * M[5];
-    /* keep the fixed-point source coordinates (1/1024 px in an int) far from overflow */
     double reach = fabs(iM[2]) + fabs(iM[5]) + (fabs(iM[0]) + fabs(iM[3])) * out_w +
                    (fabs(iM[1]) + fabs(iM[4])) * out_h;
     if (!(reach < 1e6))
         return lqf_fail(LQF_ERR_NUMERIC, "lqf_warp_affine: transform maps outside +-1e6 px (singular?)");
+    return LQF_OK;
+}
+
+lqf_status lqf_warp_footprint(const double M[6], int out_w, int out_h, int box[4]) {
+    double iM[6];
+    lqf_status st = inverse_map(M, out_w, out_h, iM);
+    if (st) return st;
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (int k = 0; k < 4; k++) {
+        double x = k & 1 ? out_w - 1 : 0, y = k & 2 ? out_h - 1 : 0;
+        for (int a = 0; a < 2; a++) {
+            double v = iM[3 * a] * x + iM[3 * a + 1] * y + iM[3 * a + 2];
+            lo[a] = fmin(lo[a], v), hi[a] = fmax(hi[a], v);
+        }
+    }
+    /* the fixed-point tap is floor(v + 1/64 +- 2/1024) and its right/lower neighbour is read
+     * too: one pixel of slack on each side covers both */
+    for (int a = 0; a < 2; a++) {
+        box[a] = (int)floor(lo[a]) - 2;
+        box[a + 2] = (int)floor(hi[a]) + 3;
+    }
+    return LQF_OK;
+}
+
+static lqf_status warp(const lqf_image *src, int ox, int oy, const double M[6], int out_w, int out_h,
+                       lqf_image **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: out is NULL");
+    *out = NULL;
+    if (!src || !src->data || src->channels != 3 || src->width <= 0 || src->height <= 0 || !M)
+        return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: source is not a 3-channel image");
+    if (out_w <= 0 || out_h <= 0 || out_w > 32767 || out_h > 32767)
+        return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: bad output size %dx%d", out_w, out_h);
+    if (ox < 0 || oy < 0) return lqf_fail(LQF_ERR_ARG, "lqf_warp_affine: window origin (%d, %d) is negative", ox, oy);
+    if (src->width > 32767 - ox || src->height > 32767 - oy)
+        return lqf_fail(LQF_ERR_UNSUPPORTED, "lqf_warp_affine: source %dx%d exceeds 32767 px", src->width + ox,
+                        src->height + oy);
+    double iM[6];
+    lqf_status st = inverse_map(M, out_w, out_h, iM);
+    if (st) return st;
 
     lqf_image *dst;
-    lqf_status st = lqf_image_create(out_w, out_h, src->order, &dst);
+    st = lqf_image_create(out_w, out_h, src->order, &dst);
     if (st) return st;
     int *adelta = malloc(sizeof(int) * (size_t)out_w * 2);
     if (!adelta) {
@@ -237,7 +267,8 @@ lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, i
         adelta[x] = round_int(iM[0] * x * AB_SCALE);
         bdelta[x] = round_int(iM[3] * x * AB_SCALE);
     }
-    const int round_delta = AB_SCALE / INTER_TAB / 2;
+    /* the window's origin moves the source coordinates by whole pixels (exact in fixed point) */
+    const int round_delta = AB_SCALE / INTER_TAB / 2, shift_x = ox * AB_SCALE, shift_y = oy * AB_SCALE;
     int fail = 0;
 #pragma omp parallel if ((size_t)out_w * out_h >= ((size_t)1 << 15))
     {
@@ -249,8 +280,8 @@ lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, i
 #pragma omp for schedule(static)
         for (int y = 0; y < out_h; y++) {
             if (!scratch) continue;
-            int X0 = round_int((iM[1] * y + iM[2]) * AB_SCALE) + round_delta;
-            int Y0 = round_int((iM[4] * y + iM[5]) * AB_SCALE) + round_delta;
+            int X0 = round_int((iM[1] * y + iM[2]) * AB_SCALE) + round_delta - shift_x;
+            int Y0 = round_int((iM[4] * y + iM[5]) * AB_SCALE) + round_delta - shift_y;
             warp_row(src->data, src->width, src->height, dst->data + (size_t)y * out_w * 3, out_w, X0, Y0,
                      adelta, bdelta, scratch, scratch + out_w, scratch + 2 * out_w, scratch + 3 * out_w);
         }
@@ -265,16 +296,29 @@ lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, i
     return LQF_OK;
 }
 
+lqf_status lqf_warp_affine(const lqf_image *src, const double M[6], int out_w, int out_h, lqf_image **out) {
+    return warp(src, 0, 0, M, out_w, out_h, out);
+}
+
+lqf_status lqf_warp_affine_window(const lqf_image *win, int ox, int oy, const double M[6], int out_w, int out_h,
+                                  lqf_image **out) {
+    return warp(win, ox, oy, M, out_w, out_h, out);
+}
+
 lqf_status lqf_align_face(const lqf_image *src, const float landmarks[10], int size, lqf_image **out) {
     if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_align_face: out is NULL");
     *out = NULL;
     if (!landmarks) return lqf_fail(LQF_ERR_ARG, "lqf_align_face: landmarks is NULL");
     if (size <= 0 || size > 4096) return lqf_fail(LQF_ERR_ARG, "lqf_align_face: bad crop size %d", size);
+    double M[6];
+    lqf_status st = lqf_align_matrix(landmarks, size, M);
+    if (st) return lqf_fail_context(st, "lqf_align_face");
+    return lqf_warp_affine(src, M, size, size, out);
+}
+
+lqf_status lqf_align_matrix(const float landmarks[10], int size, double M[6]) {
     float tmpl[10];
     float k = (float)size / 112.0f;
     for (int i = 0; i < 10; i++) tmpl[i] = lqf_arcface_template[i] * k;
-    double M[6];
-    lqf_status st = lqf_similarity_estimate(landmarks, tmpl, 5, M);
-    if (st) return lqf_fail_context(st, "lqf_align_face");
-    return lqf_warp_affine(src, M, size, size, out);
+    return lqf_similarity_estimate(landmarks, tmpl, 5, M);
 }

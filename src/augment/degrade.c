@@ -1,9 +1,9 @@
 /*
  * degrade.c — the low-quality degradations declared in degrade.h: resolution loss, blur,
- * noise, JPEG and face-alignment error, plus the deterministic generator they draw from.
- * Resizing follows OpenCV's conventions (INTER_AREA box/fractional coverage when shrinking,
+ * noise, JPEG and face-alignment error. Resizing follows OpenCV's conventions (INTER_AREA box/fractional coverage when shrinking,
  * INTER_LINEAR with half-pixel centres and clamped borders) so degraded faces match what
- * users of cv2-based pipelines (AdaFace, QGFace) see.
+ * users of cv2-based pipelines (AdaFace, QGFace) see. Random draws come from lqf_rng
+ * (core/rng.h).
  */
 #include "augment/degrade.h"
 #include "image/resize.h"
@@ -11,38 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------ random numbers */
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void lqf_rng_seed(lqf_rng *r, uint64_t seed) {
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
-}
-
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t lqf_rng_u64(lqf_rng *r) {
-    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
-
-double lqf_rng_uniform(lqf_rng *r) { return (double)(lqf_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
-
-double lqf_rng_normal(lqf_rng *r) {
-    double u = lqf_rng_uniform(r), v = lqf_rng_uniform(r);
-    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
-}
 
 /* cvRound semantics: round half to even. */
 static inline uint8_t sat_u8(double v) {

@@ -4,19 +4,13 @@
  * INTER_LINEAR), Gaussian blur (cv2.GaussianBlur kernel rule), additive Gaussian noise, JPEG
  * re-encoding, and face-alignment error (a similarity perturbation of the 5 landmarks).
  * The evaluation sweeps apply them after alignment; the training augmentations reuse them.
- * Randomness comes from lqf_rng (a small deterministic generator), never from rand().
+ * Randomness comes from lqf_rng (core/rng.h), never from rand().
  */
 #ifndef LQF_DEGRADE_H
 #define LQF_DEGRADE_H
 
 #include "core/core.h"
-
-/* ---- deterministic random numbers (splitmix64 seeding + xoshiro256**) ---- */
-typedef struct { uint64_t s[4]; } lqf_rng;
-void lqf_rng_seed(lqf_rng *r, uint64_t seed);
-uint64_t lqf_rng_u64(lqf_rng *r);
-double lqf_rng_uniform(lqf_rng *r);            /* [0,1) */
-double lqf_rng_normal(lqf_rng *r);             /* N(0,1), Box-Muller */
+#include "core/rng.h" /* lqf_rng, which the degradations draw from */
 
 /* 3-channel shorthands of image/resize.h (cv2.resize INTER_AREA / INTER_LINEAR). */
 #include "image/resize.h"

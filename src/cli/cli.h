@@ -1,12 +1,14 @@
 /*
  * cli.h — helpers shared by the `lqface` subcommands: default model paths, expansion of
- * file/directory/list arguments into a path list, option parsing, JSON string escaping.
+ * file/directory/list arguments into a path list, option parsing, progress bars. JSON string
+ * literals come from core/text.h (lqf_json_write_str).
  * Only the CLI may print and choose exit codes; the library reports through statuses.
  */
 #ifndef LQF_CLI_H
 #define LQF_CLI_H
 
 #include "lqface.h"
+#include "core/text.h"
 #include <stdio.h>
 
 typedef struct {
@@ -30,8 +32,9 @@ const char *cli_model_path(const char *name);
 #define CLI_DEFAULT_EMBEDDER "mobilefacenet_fr512.onnx"
 #define CLI_DEFAULT_DETECTOR "yunet_n_640_640.onnx"
 
-/* Print a JSON string literal (with quotes) to f. */
-void cli_json_str(FILE *f, const char *s);
+/* A progress bar of `width` cells into buf (width + 1 bytes): done/total of them '#', the
+ * rest '.'; total <= 0 fills it. */
+void cli_bar(char *buf, int width, double done, double total);
 /* Report a failed library call: "lqface <cmd>: <message>" on stderr. */
 void cli_error(const char *cmd, lqf_status st);
 /* Parse helpers: return 1 and advance *i when argv[*i] == name and a value follows. */

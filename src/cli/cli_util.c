@@ -124,17 +124,10 @@ const char *cli_model_path(const char *name) {
     return buf;
 }
 
-void cli_json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
+void cli_bar(char *buf, int width, double done, double total) {
+    int fill = total > 0 ? (int)(width * done / total) : width;
+    for (int i = 0; i < width; i++) buf[i] = i < fill ? '#' : '.';
+    buf[width] = 0;
 }
 
 void cli_error(const char *cmd, lqf_status st) {

@@ -81,7 +81,7 @@ int cmd_bench(int argc, char **argv) {
         }
         double med = median(times, nt);
         printf("{\"what\":\"embed\",\"model\":");
-        cli_json_str(stdout, model);
+        lqf_json_write_str(stdout, model);
         printf(",\"batch\":%d,\"threads\":%d,\"runs\":%d,\"median_ms\":%.3f,\"images_per_s\":%.1f,"
                "\"peak_rss_mb\":%.1f}\n",
                batch, lqf_get_num_threads(), nt, med * 1e3, batch / med, peak_rss_mb());
@@ -130,7 +130,7 @@ int cmd_bench(int argc, char **argv) {
         }
         double med = median(times, nt);
         printf("{\"what\":\"detect\",\"model\":");
-        cli_json_str(stdout, det_path);
+        lqf_json_write_str(stdout, det_path);
         printf(",\"photos\":%d,\"threads\":%d,\"runs\":%d,\"median_ms\":%.3f,\"photos_per_s\":%.1f,"
                "\"faces_per_photo\":%.2f,\"peak_rss_mb\":%.1f}\n",
                files.n, lqf_get_num_threads(), nt, med * 1e3, 1.0 / med, (double)total_faces / nt, peak_rss_mb());

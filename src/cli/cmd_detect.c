@@ -91,10 +91,10 @@ int cmd_detect(int argc, char **argv) {
         int n = 0;
         if (!st) st = lqf_detect(det, img, &faces, &n);
         printf("{\"file\":");
-        cli_json_str(stdout, in.v[k]);
+        lqf_json_write_str(stdout, in.v[k]);
         if (st) {
             printf(",\"error\":");
-            cli_json_str(stdout, lqf_last_error());
+            lqf_json_write_str(stdout, lqf_last_error());
             printf("}\n");
             cli_error("detect", st);
             failed++;

@@ -161,10 +161,10 @@ int cmd_embed(int argc, char **argv) {
                         qual, st ? 0.0f : faces[j].score);
             } else {
                 printf("{\"file\":");
-                cli_json_str(stdout, path);
+                lqf_json_write_str(stdout, path);
                 if (st) {
                     printf(",\"error\":");
-                    cli_json_str(stdout, msg[j]);
+                    lqf_json_write_str(stdout, msg[j]);
                 } else {
                     printf(",\"quality\":%.5f,\"score\":%.5f,\"embedding\":[", qual, faces[j].score);
                     for (int d = 0; d < D; d++) printf("%s%.7g", d ? "," : "", v[d]);
@@ -248,9 +248,9 @@ int cmd_compare(int argc, char **argv) {
         int same = cs >= o.threshold;
         if (json) {
             printf("{\"a\":");
-            cli_json_str(stdout, files[0]);
+            lqf_json_write_str(stdout, files[0]);
             printf(",\"b\":");
-            cli_json_str(stdout, files[1]);
+            lqf_json_write_str(stdout, files[1]);
             printf(",\"cosine\":%.6f,\"squared_l2\":%.6f,\"threshold_cosine\":%.4f,\"threshold_squared_l2\":%.4f,"
                    "\"same\":%s,\"quality_a\":%.4f,\"quality_b\":%.4f}\n",
                    cs, 2.0f - 2.0f * cs, o.threshold, 2.0f - 2.0f * o.threshold, same ? "true" : "false", q[0], q[1]);

@@ -87,7 +87,7 @@ static int rec_check(int argc, char **argv) {
     }
     if (json) {
         printf("{\"file\": ");
-        cli_json_str(stdout, path);
+        lqf_json_write_str(stdout, path);
         printf(", \"bytes\": %llu, \"records\": %zu, \"split_records\": %zu, \"images\": %zu, \"num_classes\": %d, "
                "\"has_idx\": %s, \"has_meta\": %s, \"ok\": true}\n",
                (unsigned long long)s.bytes, s.records, s.split_records, s.images, s.num_classes,

@@ -74,10 +74,8 @@ static int on_progress(void *user, const lqf_train_progress *p) {
         if (!show) break;
         char eta[32];
         fmt_time(p->eta_s, eta, sizeof eta);
-        int w = 24, fill = p->total_steps ? (int)(w * (double)p->step / p->total_steps) : w;
         char bar[32];
-        for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '.';
-        bar[w] = 0;
+        cli_bar(bar, 24, (double)p->step, (double)p->total_steps);
         printf("%s[%s] step %ld/%ld ep %d loss %.4f acc %.3f lr %.5f %.1f img/s ETA %s%s", u->tty ? "\r" : "", bar,
                p->step, p->total_steps, p->epoch + 1, p->loss, p->acc, p->lr, p->img_per_s, eta, u->tty ? "  " : "\n");
         fflush(stdout);
@@ -94,7 +92,7 @@ static int on_progress(void *user, const lqf_train_progress *p) {
     case LQF_TRAIN_EV_CKPT:
         if (u->log) {
             fprintf(u->log, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":", p->step);
-            cli_json_str(u->log, p->path);
+            lqf_json_write_str(u->log, p->path);
             fprintf(u->log, "}\n");
         }
         if (!u->quiet && !u->tty) printf("step %ld: checkpoint %s\n", p->step, p->path);
@@ -110,7 +108,7 @@ static int on_progress(void *user, const lqf_train_progress *p) {
     case LQF_TRAIN_EV_BADDATA:
         if (u->log) {
             fprintf(u->log, "{\"event\":\"bad_item\",\"step\":%ld,\"message\":", p->step);
-            cli_json_str(u->log, p->path);
+            lqf_json_write_str(u->log, p->path);
             fprintf(u->log, "}\n");
         }
         fprintf(stderr, "%slqface train: skipped a bad item: %s\n", u->tty ? "\n" : "", p->path);
@@ -270,7 +268,7 @@ int cmd_train(int argc, char **argv) {
         cli_error("train", st);
         if (u.log) {
             fprintf(u.log, "{\"event\":\"error\",\"step\":%ld,\"message\":", r.steps);
-            cli_json_str(u.log, lqf_last_error());
+            lqf_json_write_str(u.log, lqf_last_error());
             fprintf(u.log, "}\n");
             fclose(u.log);
         }
@@ -291,7 +289,7 @@ int cmd_train(int argc, char **argv) {
                 "\"first_epoch_loss\":%.6g,\"last_epoch_loss\":%.6g,\"val_acc\":%.6g,\"checkpoint\":",
                 r.steps, r.steps_this_run, r.seconds, r.img_per_s, isnan(r.first_epoch_loss) ? -1 : r.first_epoch_loss,
                 isnan(r.last_epoch_loss) ? -1 : r.last_epoch_loss, isnan(r.val_acc) ? -1 : r.val_acc);
-        cli_json_str(u.log, r.last_ckpt);
+        lqf_json_write_str(u.log, r.last_ckpt);
         fprintf(u.log, "}\n");
         fclose(u.log);
     }

@@ -2,13 +2,14 @@
  * embed.c — the embedding model handle: a network plus its input contract (size, channel
  * order, mean/std), optional flip fusion, L2 normalisation and the feature norm reported
  * as a quality value (AdaFace's convention: the norm of the unnormalised embedding of the
- * un-flipped face). Faces are batched through the network in chunks of LQF_EMBED_CHUNK, each
- * face normalised straight into the inference executor's input buffer in its physical
- * layout (NHWC: no staging copy, no transpose) and the embeddings read from the output
- * buffer. The model is an ONNX file or an lqface training checkpoint (.safetensors), whose
- * own input contract (size, channel order, mean/std) replaces the caller's.
+ * un-flipped face); lqf_embed_fuse (embed.h) is that last step for every producer of raw
+ * outputs. Faces are batched through the network in chunks of LQF_EMBED_CHUNK, each face
+ * normalised straight into the inference executor's input buffer in its physical layout
+ * (NHWC: no staging copy, no transpose) and the embeddings read from the output buffer.
+ * The model is an ONNX file or an lqface training checkpoint (.safetensors), whose own
+ * input contract (size, channel order, mean/std) replaces the caller's.
  */
-#include "core/core.h"
+#include "embed/embed.h"
 #include "nn/net.h"
 #include "train/model.h"
 
@@ -161,23 +162,33 @@ lqf_status lqf_embedder_embed(lqf_embedder *e, const lqf_image *const *faces, in
             lqf_exec_read(x, ot, e->out);
             out = e->out;
         }
-        for (int i = 0; i < b; i++) {
-            const float *raw = out + (size_t)i * D;
-            const float *fl = views == 2 ? out + (size_t)(b + i) * D : NULL;
-            float *o = emb + (size_t)(base + i) * D;
-            double nr = 0, nf = 0;
-            for (int j = 0; j < D; j++) {
-                float v = fl ? raw[j] + fl[j] : raw[j];
-                o[j] = v;
-                nr += (double)raw[j] * raw[j];
-                nf += (double)v * v;
-            }
-            if (!isfinite(nf))
-                return lqf_fail(LQF_ERR_NUMERIC, "embed: face %d gave a non-finite embedding", base + i);
-            float inv = nf > 0 ? (float)(1.0 / sqrt(nf)) : 0.0f;
-            for (int j = 0; j < D; j++) o[j] *= inv;
-            if (norms) norms[base + i] = (float)sqrt(nr);
+        st = lqf_embed_fuse(out, views == 2 ? out + (size_t)b * D : NULL, b, D, base, emb + (size_t)base * D,
+                            norms ? norms + base : NULL);
+        if (st) return st;
+    }
+    return LQF_OK;
+}
+
+lqf_status lqf_embedder_embed_fn(void *embedder, const lqf_image *const *faces, int n, float *emb, float *norms) {
+    return lqf_embedder_embed(embedder, faces, n, emb, norms);
+}
+
+lqf_status lqf_embed_fuse(const float *raw, const float *flipped, int n, int dim, int first, float *emb,
+                          float *norms) {
+    for (int i = 0; i < n; i++) {
+        const float *r = raw + (size_t)i * dim, *fl = flipped ? flipped + (size_t)i * dim : NULL;
+        float *o = emb + (size_t)i * dim;
+        double nr = 0, nf = 0;
+        for (int j = 0; j < dim; j++) {
+            float v = fl ? r[j] + fl[j] : r[j];
+            nr += (double)r[j] * r[j];
+            o[j] = v;
+            nf += (double)v * v;
         }
+        if (!isfinite(nf)) return lqf_fail(LQF_ERR_NUMERIC, "embed: face %d gave a non-finite embedding", first + i);
+        float inv = nf > 0 ? (float)(1.0 / sqrt(nf)) : 0.0f;
+        for (int j = 0; j < dim; j++) o[j] *= inv;
+        if (norms) norms[i] = (float)sqrt(nr);
     }
     return LQF_OK;
 }

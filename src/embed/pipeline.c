@@ -1,9 +1,10 @@
 /*
  * pipeline.c — one photo to one aligned face: load, detect, choose the face the caller
  * wants (centre-most, best score or largest), align to the ArcFace template. Shared by
- * `lqface embed/compare/align` and the evaluation protocols so they all see the same crops.
+ * `lqface embed/compare/align` and the evaluation protocols so they all see the same crops
+ * (lqf_detect_align, embed.h, is the same step on a photo already decoded).
  */
-#include "core/core.h"
+#include "embed/embed.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,23 +46,26 @@ lqf_status lqf_load_aligned_face(lqf_detector *det, const char *path, lqf_face_p
         *crop = img;
         return LQF_OK;
     }
+    st = lqf_detect_align(det, img, path, pick, size, crop, face);
+    lqf_image_free(img);
+    return st;
+}
+
+lqf_status lqf_detect_align(lqf_detector *det, const lqf_image *img, const char *name, lqf_face_pick pick,
+                            int size, lqf_image **crop, lqf_face *face) {
+    *crop = NULL;
     lqf_face *faces = NULL;
     int n = 0;
-    st = lqf_detect(det, img, &faces, &n);
-    if (st) {
-        lqf_image_free(img);
-        return lqf_fail_context(st, "%s", path);
-    }
+    lqf_status st = lqf_detect(det, img, &faces, &n);
+    if (st) return lqf_fail_context(st, "%s", name);
     if (n == 0) {
-        lqf_image_free(img);
         free(faces);
-        return lqf_fail(LQF_ERR_NOFACE, "%s: no face found", path);
+        return lqf_fail(LQF_ERR_NOFACE, "%s: no face found", name);
     }
     int k = pick_face(faces, n, pick, img->width, img->height);
     if (face) *face = faces[k];
     st = lqf_align_face(img, faces[k].landmarks, size, crop);
     free(faces);
-    lqf_image_free(img);
-    if (st) return lqf_fail_context(st, "%s", path);
+    if (st) return lqf_fail_context(st, "%s", name);
     return LQF_OK;
 }

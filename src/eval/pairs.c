@@ -52,8 +52,7 @@ void lqf_lines_close(lqf_lines *lr) {
     memset(lr, 0, sizeof *lr);
 }
 
-/* Split s in place on whitespace (or also commas when commas != 0); returns the count. */
-static int split(char *s, char **tok, int max, int commas) {
+int lqf_split_tokens(char *s, char **tok, int max, int commas) {
     int n = 0;
     while (*s) {
         while (*s && (isspace((unsigned char)*s) || (commas && *s == ','))) *s++ = 0;
@@ -109,8 +108,7 @@ static char *dupf(const char *fmt, ...) {
     return s;
 }
 
-/* Join root and a relative path (absolute paths and a NULL root are kept as they are). */
-static char *join(const char *root, const char *path) {
+char *lqf_path_join(const char *root, const char *path) {
     if (!root || !*root || path[0] == '/') return dupf("%s", path);
     size_t l = strlen(root);
     return dupf("%s%s%s", root, root[l - 1] == '/' ? "" : "/", path);
@@ -171,7 +169,7 @@ lqf_status lqf_pairs_load_lfw(const char *pairs_txt, const char *image_root, lqf
     int have_header = 0;
     char *line, *tok[5];
     while ((line = lqf_lines_next(&lr))) {
-        int n = split(line, tok, 4, 0);
+        int n = lqf_split_tokens(line, tok, 4, 0);
         if (n == 0) continue;
         if (!have_header) {
             long v1, v2;
@@ -209,7 +207,7 @@ lqf_status lqf_pairs_load_lfw(const char *pairs_txt, const char *image_root, lqf
                       pairs_txt, folds, per, per, 2 * folds * per, p->n);
     if (!st && image_root && *image_root) {
         for (int k = 0; k < p->n && !st; k++) {
-            char *a = join(image_root, p->path_a[k]), *c = join(image_root, p->path_b[k]);
+            char *a = lqf_path_join(image_root, p->path_a[k]), *c = lqf_path_join(image_root, p->path_b[k]);
             if (!a || !c) {
                 free(a), free(c);
                 st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", pairs_txt);
@@ -240,14 +238,14 @@ lqf_status lqf_pairs_load_list(const char *list_txt, const char *root, lqf_pair_
         char *s = line;
         while (isspace((unsigned char)*s)) s++;
         if (!*s || *s == '#') continue;
-        int n = split(s, tok, 3, 0);
+        int n = lqf_split_tokens(s, tok, 3, 0);
         long lab;
         if (n != 3 || !parse_int(tok[2], &lab) || lab > 1) {
             st = lqf_fail(LQF_ERR_FORMAT, "%s:%d: expected `path_a path_b label` with label 0 or 1", list_txt,
                           lr.line);
             break;
         }
-        if ((st = add_pair(&b, join(root, tok[0]), join(root, tok[1]), (int)lab, list_txt, lr.line))) break;
+        if ((st = add_pair(&b, lqf_path_join(root, tok[0]), lqf_path_join(root, tok[1]), (int)lab, list_txt, lr.line))) break;
     }
     lqf_lines_close(&lr);
     if (!st && b.p->n == 0) st = lqf_fail(LQF_ERR_FORMAT, "%s: empty pair list", list_txt);
@@ -273,7 +271,7 @@ static void index_map_free(index_map *m) {
 
 static lqf_status read_index_map(const char *dir, const char *name, index_map *m) {
     memset(m, 0, sizeof *m);
-    char *file = join(dir, name);
+    char *file = lqf_path_join(dir, name);
     if (!file) return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", dir);
     lqf_lines lr;
     lqf_status st = lqf_lines_open(&lr, file);
@@ -284,7 +282,7 @@ static lqf_status read_index_map(const char *dir, const char *name, index_map *m
     int cap = 0;
     char *line, *tok[3];
     while ((line = lqf_lines_next(&lr))) {
-        int n = split(line, tok, 2, 0);
+        int n = lqf_split_tokens(line, tok, 2, 0);
         if (n == 0) continue;
         long idx;
         if (n != 2 || !parse_int(tok[0], &idx) || idx < 1 || idx > 10000000) {
@@ -306,7 +304,7 @@ static lqf_status read_index_map(const char *dir, const char *name, index_map *m
             st = lqf_fail(LQF_ERR_FORMAT, "%s:%d: index %ld listed twice", file, lr.line, idx);
             break;
         }
-        if (!(m->path[idx] = join(dir, tok[1]))) {
+        if (!(m->path[idx] = lqf_path_join(dir, tok[1]))) {
             st = lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", file);
             break;
         }
@@ -327,7 +325,7 @@ static lqf_status read_split(const char *file, const index_map *ma, const index_
     char *line, *tok[3];
     int count = 0;
     while ((line = lqf_lines_next(&lr))) {
-        int n = split(line, tok, 2, 1);
+        int n = lqf_split_tokens(line, tok, 2, 1);
         if (n == 0) continue;
         long i, j;
         if (n != 2 || !parse_int(tok[0], &i) || !parse_int(tok[1], &j)) {
@@ -339,7 +337,7 @@ static lqf_status read_split(const char *file, const index_map *ma, const index_
                           file, lr.line, i, j);
             break;
         }
-        if ((st = add_pair(b, join(NULL, ma->path[i]), join(NULL, mb->path[j]), same, file, lr.line))) break;
+        if ((st = add_pair(b, lqf_path_join(NULL, ma->path[i]), lqf_path_join(NULL, mb->path[j]), same, file, lr.line))) break;
         count++;
     }
     lqf_lines_close(&lr);

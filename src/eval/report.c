@@ -4,6 +4,7 @@
  */
 #include "eval/report.h"
 #include "core/core.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,6 +37,8 @@ void lqf_report_free_rows(lqf_report *r) {
     for (int i = 0; i < r->n_rows; i++) {
         free(r->rows[i].roc_far);
         free(r->rows[i].roc_tar);
+        free(r->rows[i].dist);
+        free(r->rows[i].issame);
     }
     free(r->rows);
     r->rows = NULL;
@@ -72,16 +75,6 @@ void lqf_report_print(FILE *f, const lqf_report *r) {
 }
 
 /* ------------------------------------------------------------------ JSON */
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void json_num(FILE *f, double v) {
     if (isfinite(v)) fprintf(f, "%.10g", v);
     else fputs("null", f);
@@ -102,24 +95,24 @@ lqf_status lqf_report_write_json(const char *path, const lqf_report *r) {
     FILE *f = fopen(tmp, "w");
     if (!f) return lqf_fail(LQF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     fprintf(f, "{\"title\":");
-    json_str(f, r->title);
+    lqf_json_write_str(f, r->title);
     fprintf(f, ",\"model\":");
-    json_str(f, r->model);
+    lqf_json_write_str(f, r->model);
     fprintf(f, ",\"detector\":");
-    json_str(f, r->detector);
+    lqf_json_write_str(f, r->detector);
     fprintf(f, ",\"protocol\":");
-    json_str(f, r->protocol);
+    lqf_json_write_str(f, r->protocol);
     fprintf(f, ",\"photos\":%d,\"photos_failed\":%d,\"seconds\":%.2f,\"threads\":%d,\"verification\":[", r->n_photos,
             r->n_failed, r->seconds, r->threads);
     for (int i = 0; i < r->n_rows; i++) {
         const lqf_report_verify *w = &r->rows[i];
         const lqf_verify_result *v = &w->v;
         fprintf(f, "%s{\"condition\":", i ? "," : "");
-        json_str(f, w->cond.label);
+        lqf_json_write_str(f, w->cond.label);
         fprintf(f, ",\"resolution\":%d,\"one_side\":%d,\"blur_sigma\":%g,\"noise_sigma\":%g,\"jpeg_quality\":%d,"
-                   "\"fae_level\":%d,\"fae_rot_deg\":%g,\"fae_scale\":%g,\"fae_shift_px\":%g,\"pairs\":%d,\"skipped\":%d,",
+                   "\"fae_level\":%g,\"fae_rot_deg\":%g,\"fae_scale\":%g,\"fae_shift_px\":%g,\"pairs\":%d,\"skipped\":%d,",
                 w->cond.resolution, w->cond.one_side, w->cond.blur_sigma, w->cond.noise_sigma, w->cond.jpeg_quality,
-                w->fae_level, w->cond.fae_rot_deg, w->cond.fae_scale, w->cond.fae_shift_px, w->n_pairs, w->n_skipped);
+                w->cond.fae_level, w->cond.fae_rot_deg, w->cond.fae_scale, w->cond.fae_shift_px, w->n_pairs, w->n_skipped);
         fprintf(f, "\"accuracy_mean\":");
         json_num(f, v->acc_mean);
         fprintf(f, ",\"accuracy_std\":");
@@ -152,7 +145,7 @@ lqf_status lqf_report_write_json(const char *path, const lqf_report *r) {
     for (int i = 0; i < r->n_ident; i++) {
         const lqf_report_ident *d = &r->ident[i];
         fprintf(f, "%s{\"condition\":", i ? "," : "");
-        json_str(f, d->label);
+        lqf_json_write_str(f, d->label);
         fprintf(f, ",\"probes\":%d,\"mated\":%d,\"gallery\":%d,\"distractors\":%d,\"rank1\":", d->r.n_probes,
                 d->r.n_mated, d->r.n_gallery, d->r.n_distractors);
         json_num(f, d->r.rank1);
@@ -253,7 +246,7 @@ static void svg_plot(FILE *f, const char *title, const char *xl, const char *yl,
 
 static int is_resolution_row(const lqf_report_verify *w, int one_side) {
     const lqf_condition *c = &w->cond;
-    return w->fae_level == 0 && c->blur_sigma <= 0 && c->noise_sigma <= 0 && c->jpeg_quality <= 0 &&
+    return c->fae_level == 0 && c->blur_sigma <= 0 && c->noise_sigma <= 0 && c->jpeg_quality <= 0 &&
            (c->resolution <= 0 || c->one_side == one_side);
 }
 
@@ -332,7 +325,7 @@ lqf_status lqf_report_write_html(const char *path, const lqf_report *r) {
         /* accuracy vs FAE level, one series per resolution */
         int resols[8], nres = 0;
         for (int i = 0; i < r->n_rows; i++)
-            if (r->rows[i].fae_level > 0) {
+            if (r->rows[i].cond.fae_level > 0) {
                 int res = r->rows[i].cond.resolution > 0 ? r->rows[i].cond.resolution : 112, seen = 0;
                 for (int k = 0; k < nres; k++) seen |= resols[k] == res;
                 if (!seen && nres < 8) resols[nres++] = res;
@@ -349,7 +342,7 @@ lqf_status lqf_report_write_html(const char *path, const lqf_report *r) {
                     if (res != resols[k] || w->cond.one_side || w->cond.blur_sigma > 0 || w->cond.noise_sigma > 0 ||
                         w->cond.jpeg_quality > 0)
                         continue;
-                    fx[k][m] = w->fae_level;
+                    fx[k][m] = w->cond.fae_level;
                     fy[k][m] = 100 * w->v.acc_mean;
                     fe[k][m++] = 100 * w->v.acc_std;
                 }

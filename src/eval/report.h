@@ -1,7 +1,8 @@
 /*
  * report.h — evaluation reports: a table for the terminal, one JSON document for machines,
  * and a self-contained HTML page with inline SVG plots (ROC per condition, accuracy vs
- * resolution, accuracy vs face-alignment error, CMC). Filled by `lqface eval`.
+ * resolution, accuracy vs face-alignment error, CMC). The runners (eval/runner.h) fill the
+ * rows; `lqface eval` fills the rest and writes it.
  */
 #ifndef LQF_REPORT_H
 #define LQF_REPORT_H
@@ -10,9 +11,10 @@
 
 typedef struct {
     lqf_condition cond;
-    int fae_level;            /* FAE level of the sweep (0: none) */
     lqf_verify_result v;
     int n_pairs, n_skipped;   /* pairs scored, pairs skipped (a photo failed) */
+    double *dist;             /* n_pairs squared-L2 distances of the scored pairs (owned) */
+    uint8_t *issame;          /* their labels (owned) */
     double *roc_far, *roc_tar; /* downsampled ROC for plotting (owned) */
     int roc_n;
     double seconds;
@@ -21,7 +23,7 @@ typedef struct {
 typedef struct {
     char label[64];
     lqf_ident_result r;
-    double cmc[20];
+    double cmc[LQF_EVAL_CMC_RANKS];
     int max_rank;
     double seconds;
 } lqf_report_ident;

@@ -220,18 +220,6 @@ lqf_status lqf_verify_roc(const double *dist, const uint8_t *issame, int n, doub
     return st;
 }
 
-void lqf_pair_distances(const float *a, const float *b, int n, int dim, double *dist) {
-    for (int i = 0; i < n; i++) {
-        const float *x = a + (size_t)i * dim, *y = b + (size_t)i * dim;
-        double s = 0;
-        for (int j = 0; j < dim; j++) {
-            double d = (double)x[j] - (double)y[j];
-            s += d * d;
-        }
-        dist[i] = s;
-    }
-}
-
 lqf_status lqf_verify_eval(const double *dist, const uint8_t *issame, int n, int n_folds,
                            lqf_verify_result *r) {
     memset(r, 0, sizeof *r);

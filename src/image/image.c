@@ -6,27 +6,12 @@
  * decodes to 3 interleaved 8-bit channels in the order asked for (greyscale is expanded)
  * and names the file in its error messages.
  */
-#include "core/core.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-
-/* ---- codec entry points (defined in jpeg.c, png.c, pnm.c; internal to src/image) ---- */
-lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
-                           lqf_image **out);
-lqf_status lqf_jpeg_encode(const lqf_image *img, int quality, uint8_t **buf, size_t *len);
-lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
-                          lqf_image **out);
-lqf_status lqf_png_encode(const lqf_image *img, const char *name, uint8_t **buf, size_t *len);
-lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
-                          lqf_image **out);
-lqf_status lqf_pnm_encode(const lqf_image *img, int grey, uint8_t **buf, size_t *len);
-/* For the codecs: the image a decode of `name` (a `what`, e.g. "PNG") fills; sizes above
- * LQF_IMAGE_MAX_PIXELS are LQF_ERR_UNSUPPORTED, naming the file. */
-lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out);
 
 /* Largest image accepted by the decoders (pixels); guards size arithmetic and memory. */
 #define LQF_IMAGE_MAX_PIXELS ((size_t)1 << 28)
@@ -105,9 +90,6 @@ static uint32_t get32(const uint8_t *p, int le) {
               : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* For the codecs: the orientation tag (0x0112) of IFD0 in EXIF data (a TIFF structure: byte
- * order, 42, offset of IFD0), as held by a JPEG's APP1 after "Exif\0\0" or a PNG's eXIf
- * chunk; 1 (upright) if absent or malformed. */
 int lqf_exif_orientation(const uint8_t *d, size_t n) {
     if (n < 8) return 1;
     int le = d[0] == 'I' && d[1] == 'I';
@@ -127,14 +109,18 @@ int lqf_exif_orientation(const uint8_t *d, size_t n) {
     return 1;
 }
 
-/* Turn *img upright for EXIF orientation o (2..8), as cv2.imread's ExifTransform does:
- * 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse,
- * 8 rotate 90 counter-clockwise. For the codecs; replaces *img (freed) on success. */
+/* 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse,
+ * 8 rotate 90 counter-clockwise. */
 lqf_status lqf_image_orient(lqf_image **img, int o, const char *name) {
+    if (o < 2 || o > 8) return LQF_OK;
     lqf_image *in = *img, *out;
     int W = in->width, H = in->height, swap = o >= 5;
     lqf_status st = lqf_image_create(swap ? H : W, swap ? W : H, in->order, &out);
-    if (st) return lqf_fail_context(st, "%s", name);
+    if (st) {
+        lqf_image_free(in);
+        *img = NULL;
+        return lqf_fail_context(st, "%s", name);
+    }
     int ow = out->width, oh = out->height;
     for (int y = 0; y < oh; y++) {
         uint8_t *dst = out->data + (size_t)y * ow * 3;
@@ -168,6 +154,16 @@ static image_format sniff(const uint8_t *b, size_t n) {
     return FMT_UNKNOWN;
 }
 
+/* Why len > 0 bytes that match no signature are not an image. */
+static lqf_status unknown_format(const uint8_t *buf, size_t len, const char *name) {
+    /* A JPEG or PNG cut off inside its signature is still recognisably that format. */
+    if (len < 3 && buf[0] == 0xFF && (len < 2 || buf[1] == 0xD8))
+        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated JPEG", name);
+    if (len < 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", len) == 0)
+        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated PNG", name);
+    return lqf_fail(LQF_ERR_FORMAT, "%s: not an image (unknown format)", name);
+}
+
 lqf_status lqf_image_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
                             lqf_image **out) {
     if (!name) name = "<memory>";
@@ -177,19 +173,21 @@ lqf_status lqf_image_decode(const uint8_t *buf, size_t len, const char *name, lq
         return lqf_fail(LQF_ERR_ARG, "%s: bad channel order %d", name, (int)order);
     if (!buf && len) return lqf_fail(LQF_ERR_ARG, "%s: lqf_image_decode: buffer is NULL", name);
     if (len == 0) return lqf_fail(LQF_ERR_FORMAT, "%s: empty file", name);
+    int orientation = 1;
+    lqf_status st;
     switch (sniff(buf, len)) {
-    case FMT_JPEG: return lqf_jpeg_decode(buf, len, name, order, out);
-    case FMT_PNG: return lqf_png_decode(buf, len, name, order, out);
+    case FMT_JPEG: st = lqf_jpeg_decode(buf, len, name, order, out, &orientation); break;
+    case FMT_PNG: st = lqf_png_decode(buf, len, name, order, out, &orientation); break;
     case FMT_PNM: return lqf_pnm_decode(buf, len, name, order, out);
-    default: break;
+    default: return unknown_format(buf, len, name);
     }
-    /* A JPEG or PNG cut off inside its signature is still recognisably that format. */
-    if (len < 3 && buf[0] == 0xFF && (len < 2 || buf[1] == 0xD8))
-        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated JPEG", name);
-    if (len < 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", len) == 0)
-        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated PNG", name);
-    return lqf_fail(LQF_ERR_FORMAT, "%s: not an image (unknown format)", name);
+    if (st) return st;
+    return lqf_image_orient(out, orientation, name); /* upright by EXIF, as cv2.imread */
 }
+
+static uint64_t g_loads; /* lqf_image_loads */
+
+uint64_t lqf_image_loads(void) { return __atomic_load_n(&g_loads, __ATOMIC_RELAXED); }
 
 lqf_status lqf_image_load(const char *path, lqf_channel_order order, lqf_image **out) {
     if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_image_load: out is NULL");
@@ -199,6 +197,7 @@ lqf_status lqf_image_load(const char *path, lqf_channel_order order, lqf_image *
     size_t len;
     lqf_status st = lqf_read_file(path, &buf, &len);
     if (st) return st;
+    __atomic_fetch_add(&g_loads, 1, __ATOMIC_RELAXED);
     st = lqf_image_decode(buf, len, path, order, out);
     free(buf);
     return st;

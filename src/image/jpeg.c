@@ -6,21 +6,16 @@
  * decode through a setjmp error manager: a truncated file (warning JWRN_JPEG_EOF, where
  * libjpeg would otherwise pad the image with grey) gives LQF_ERR_FORMAT "<file>: truncated
  * JPEG". The only tolerated warning is "extraneous bytes before marker", which loses no data.
- * Like cv2.imread, an EXIF orientation tag (APP1) is applied, so the image comes out upright.
+ * The EXIF orientation tag (APP1) is read and reported; image.c turns the image upright, as
+ * cv2.imread does.
  */
-#include "core/core.h"
+#include "image/image.h"
 
 #include <setjmp.h>
 #include <string.h>
 /* jpeglib.h needs size_t and FILE declared first (done by core.h). */
 #include <jerror.h>
 #include <jpeglib.h>
-
-/* from image.c */
-lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out);
-int lqf_exif_orientation(const uint8_t *tiff, size_t n);
-lqf_status lqf_image_orient(lqf_image **img, int orientation, const char *name);
 
 typedef struct {
     struct jpeg_error_mgr pub;  /* libjpeg's part; must be first */
@@ -67,7 +62,7 @@ static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int n, lqf_channel_or
 }
 
 lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
-                           lqf_image **out) {
+                           lqf_image **out, int *orientation_out) {
     struct jpeg_decompress_struct cinfo;
     jpeg_err err;
     /* volatile: modified between setjmp and a possible longjmp */
@@ -137,13 +132,7 @@ lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     free(cmyk_row);
-    if (orientation != 1) {
-        st = lqf_image_orient(&im, orientation, name);
-        if (st) {
-            lqf_image_free(im);
-            return st;
-        }
-    }
+    *orientation_out = orientation;
     *out = im;
     return LQF_OK;
 }

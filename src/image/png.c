@@ -5,20 +5,15 @@
  * dropped (no compositing), palettes and 1/2/4-bit greys are expanded, grey is replicated
  * to 3 channels, interlaced files are de-interlaced. libpng errors arrive through a
  * setjmp handler; running out of input (including a missing IEND) is "truncated PNG".
- * An EXIF orientation in an eXIf chunk ahead of the image data is applied, as cv2 does.
+ * An EXIF orientation in an eXIf chunk ahead of the image data is reported; image.c applies
+ * it, as cv2 does.
  * libpng warnings (e.g. a dubious colour profile) are ignored: they do not affect pixels.
  */
-#include "core/core.h"
+#include "image/image.h"
 
 #include <png.h>
 #include <setjmp.h>
 #include <string.h>
-
-/* from image.c */
-lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out);
-int lqf_exif_orientation(const uint8_t *tiff, size_t n);
-lqf_status lqf_image_orient(lqf_image **img, int orientation, const char *name);
 
 typedef struct {
     const uint8_t *buf;
@@ -46,7 +41,7 @@ static void read_mem(png_structp png, png_bytep data, png_size_t n) {
 }
 
 lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
-                          lqf_image **out) {
+                          lqf_image **out, int *orientation_out) {
     png_reader rd = {buf, len, 0, 0, ""};
     lqf_image *volatile img = NULL;
     png_bytep *volatile rows = NULL;
@@ -114,13 +109,7 @@ lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     free(r);
-    if (orientation != 1) {
-        st = lqf_image_orient(&im, orientation, name);
-        if (st) {
-            lqf_image_free(im);
-            return st;
-        }
-    }
+    *orientation_out = orientation;
     *out = im;
     return LQF_OK;
 }

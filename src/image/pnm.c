@@ -7,13 +7,10 @@
  * the BT.601 luma of OpenCV's cvtColor(BGR2GRAY) for 8-bit images. Bitmaps (P1/P4) and
  * PAM (P7) are not supported.
  */
-#include "core/core.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <string.h>
-
-lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out); /* image.c */
 
 typedef struct {
     const uint8_t *p, *end;

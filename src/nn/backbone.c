@@ -7,6 +7,7 @@
  * initial values come from a splitmix64 stream (Box-Muller normals), one per tensor.
  */
 #include "nn/backbone.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,14 +25,7 @@ typedef struct {
 
 /* ---------------------------------------------------------------- random */
 
-static uint64_t next64(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double uniform01(uint64_t *s) { return ((next64(s) >> 11) + 0.5) * 0x1.0p-53; }
+static double uniform01(uint64_t *s) { return ((lqf_splitmix64(s) >> 11) + 0.5) * 0x1.0p-53; }
 
 static void fill_normal(uint64_t *s, float *p, size_t n, double std) {
     for (size_t i = 0; i < n; i += 2) {

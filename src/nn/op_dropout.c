@@ -3,14 +3,8 @@
  * input when the layouts agree); a training forward multiplies by a mask of 0 or 1/(1-p)
  * drawn from (seed, forward count, node), kept for backward.
  */
+#include "core/rng.h"
 #include "nn/graph.h"
-
-static uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static int masked(const lqf_op_ctx *c) { return c->training && c->n->a.dropout.p > 0.0f; }
 
@@ -28,7 +22,7 @@ static lqf_status dropout_forward(lqf_op_ctx *c) {
     if (c->aliased) return LQF_OK;
     int64_t n = lqf_view_numel(lqf_op_vout(c));
     if (masked(c)) {
-        uint64_t seed = mix64(c->seed ^ mix64(c->nfwd * 0x100000001b3ull + (uint64_t)c->node));
+        uint64_t seed = lqf_mix64(c->seed ^ lqf_mix64(c->nfwd * 0x100000001b3ull + (uint64_t)c->node));
         c->be->dropout_mask(n, c->n->a.dropout.p, seed, c->save);
         c->be->dropout_forward(n, c->save, lqf_op_in(c, 0), lqf_op_out(c));
     } else {

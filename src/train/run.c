@@ -11,6 +11,8 @@
 #include "train/run.h"
 
 #include "augment/quality.h"
+#include "core/rng.h"
+#include "core/text.h"
 #include "augment/warp.h"
 #include "data/loader.h"
 #include "nn/backbone.h"
@@ -357,13 +359,6 @@ struct lqf_train {
     int32_t *lab2;              /* (2B) */
 };
 
-static uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 lqf_graph *lqf_train_graph(lqf_train *t) { return t->g; }
 float *lqf_train_head_kernel(lqf_train *t) { return t->W; }
 lqf_head *lqf_train_head(lqf_train *t) { return t->head; }
@@ -527,7 +522,7 @@ static lqf_status make_head(lqf_train *t) {
     if (!t->W || !t->dW) return lqf_fail(LQF_ERR_NOMEM, "train: out of memory for the head (%zu floats)", n);
     /* AdaFace's kernel init: uniform(-1,1) then unit columns (seeded) */
     lqf_rng rng;
-    lqf_rng_seed(&rng, mix64(c->seed ^ 0x4845414400000000ull));
+    lqf_rng_seed(&rng, lqf_mix64(c->seed ^ 0x4845414400000000ull));
     for (size_t i = 0; i < n; i++) t->W[i] = (float)(2 * lqf_rng_uniform(&rng) - 1);
     for (int j = 0; j < t->C; j++) {
         double s = 0;
@@ -648,27 +643,11 @@ static lqf_status restore(lqf_train *t, const char *path);
 /* data = a folder of identities restricted to the LFW training identities of the split
  * (identities of folds other than lfw_test_fold, minus those of that fold); identities with
  * no folder under data (e.g. every photo failed alignment) are left out. */
-/* "v0,v1,..." -> up to max numbers; the count, or -1 when something does not parse */
-static int parse_list(const char *txt, double *v, int max) {
-    int n = 0;
-    const char *p = txt;
-    while (*p && n < max) {
-        char *e;
-        v[n++] = strtod(p, &e);
-        if (e == p) return -1;
-        while (*e == ' ') e++;
-        if (*e == ',') e++;
-        else if (*e) return -1;
-        p = e;
-    }
-    return *p ? -1 : n;
-}
-
 /* One "p,lo,hi" override: p in [0,1], lo <= hi within [min, max]; n_min values at least. */
 static lqf_status aug_range(const char *key, const char *txt, int n_min, double min, double max, float *p, double *lo,
                             double *hi) {
     double v[4];
-    int n = parse_list(txt, v, 4);
+    int n = lqf_parse_numbers(txt, v, 4);
     if (n < n_min || n > 3 || !(v[0] >= 0 && v[0] <= 1) ||
         (n == 3 && !(v[1] >= min && v[1] <= v[2] && v[2] <= max)) || n == 2)
         return lqf_fail(LQF_ERR_ARG, "train config: %s '%s' is not 'p,lo,hi' with p in [0,1] and %g <= lo <= hi <= %g",
@@ -701,7 +680,7 @@ lqf_status lqf_train_augment_config(const lqf_train_config *c, lqf_augment_confi
 #undef RANGE
     if (!st && c->aug_jitter[0]) {
         double v[4];
-        int n = parse_list(c->aug_jitter, v, 4);
+        int n = lqf_parse_numbers(c->aug_jitter, v, 4);
         if (!(n == 1 || n == 4) || !(v[0] >= 0 && v[0] <= 1) || (n == 4 && !(v[1] >= 0 && v[2] >= 0 && v[3] >= 0)))
             st = lqf_fail(LQF_ERR_ARG, "train config: aug_jitter '%s' is not 'p[,brightness,contrast,saturation]'",
                           c->aug_jitter);
@@ -712,7 +691,7 @@ lqf_status lqf_train_augment_config(const lqf_train_config *c, lqf_augment_confi
     }
     if (!st && c->aug_cross[0]) {
         double v[9];
-        int n = parse_list(c->aug_cross, v, 9);
+        int n = lqf_parse_numbers(c->aug_cross, v, 9);
         int ok = n >= 2 && v[0] >= 0 && v[0] <= 1;
         for (int i = 1; ok && i < n; i++) ok = v[i] >= 1 && v[i] <= 4096 && v[i] == (int)v[i];
         if (!ok)
@@ -919,7 +898,7 @@ lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq,
     lqf_exec_set_training(tr, 1);
     if (t->cfg.aroface) {
         lqf_rng rng;
-        lqf_rng_seed(&rng, mix64(t->cfg.seed ^ mix64((uint64_t)t->step + 0x41524f00ull)));
+        lqf_rng_seed(&rng, lqf_mix64(t->cfg.seed ^ lqf_mix64((uint64_t)t->step + 0x41524f00ull)));
         int n_out = 0;
         t->aro_cur_labels = labels;
         st = lqf_aro_augment(&t->aro, n, t->S, t->S, 3, x, labels, &rng, aro_grad, t, t->aro_out, t->aro_lab, &n_out,
@@ -944,7 +923,7 @@ lqf_status lqf_train_step_views(lqf_train *t, const float *x, const float *x_hq,
         in += nx;
     }
     memcpy(in, xin, nx * sizeof(float));
-    lqf_exec_set_seed(tr, mix64(t->cfg.seed ^ mix64((uint64_t)t->step)));
+    lqf_exec_set_seed(tr, lqf_mix64(t->cfg.seed ^ lqf_mix64((uint64_t)t->step)));
     if ((st = lqf_exec_forward(tr))) return st;
     lqf_head_result hr;
     st = head_step(t, tr, t->qg ? 2 * n : n, lab, &hr);

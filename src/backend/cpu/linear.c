@@ -8,6 +8,7 @@
  */
 #include "backend/cpu/cpu.h"
 #include "core/core.h"
+#include "core/rng.h"
 
 #include <math.h>
 
@@ -33,19 +34,13 @@ void lqf_linear_backward(int64_t n, int in, int out, const float *x, const float
     if (db) lqf_bias_backward(n, out, dy, db);
 }
 
-static inline uint64_t splitmix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 void lqf_dropout_mask(int64_t n, float p, uint64_t seed, float *mask) {
     float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    uint64_t key = splitmix64(seed);
+    uint64_t key = lqf_mix64(seed);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) {
-        double u = (double)(splitmix64(key ^ (uint64_t)i * 0xd1342543de82ef95ull) >> 11) * 0x1.0p-53;
+        double u = (double)(lqf_mix64(key ^ (uint64_t)i * 0xd1342543de82ef95ull) >> 11) * 0x1.0p-53;
         mask[i] = u >= (double)p ? keep : 0.0f;
     }
 }
