@@ -109,6 +109,8 @@ void lqf_net_free(lqf_net *net) {
     free(net);
 }
 
+unsigned lqf_net_open_dims(const lqf_net *net) { return net ? net->open_dims : 0; }
+
 lqf_status lqf_net_set_input_size(lqf_net *net, int height, int width) {
     if (!net) return lqf_fail(LQF_ERR_ARG, "lqf_net_set_input_size: net is NULL");
     const char *src = net_src(net);
