@@ -51,7 +51,7 @@ int cmd_bench(int argc, char **argv) {
     double times[100000];
     int nt = 0;
     if (!strcmp(what, "embed")) {
-        if (!model) model = cli_model_path(CLI_DEFAULT_EMBEDDER);
+        if (!model && !(model = cli_model_path(LQF_DEFAULT_EMBEDDER))) return 1;
         lqf_net *net;
         lqf_status st = lqf_net_load(model, &net);
         if (st) {
@@ -91,7 +91,7 @@ int cmd_bench(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(what, "detect")) {
-        if (!det_path) det_path = cli_model_path(CLI_DEFAULT_DETECTOR);
+        if (!det_path && !(det_path = cli_model_path(LQF_DEFAULT_DETECTOR))) return 1;
         cli_list files = {0};
         if (!photos) {
             fprintf(stderr, "lqface bench: --what detect needs --photos DIR\n");

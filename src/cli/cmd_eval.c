@@ -49,6 +49,7 @@ static void progress_cb(void *user, const char *stage, int done, int total) {
 typedef struct {
     const char *model, *detector, *pick, *json, *html, *scores, *title;
     int aligned, flip, seed, progress;
+    lqf_contract_spec contract;
     char resolution[256], cross[256], blur[256], noise[256], jpeg[256], fae[256], fae_res[256];
 } eval_opts;
 
@@ -84,7 +85,8 @@ static int parse_common(int argc, char **argv, int *i, eval_opts *o) {
            cli_opt_str(argc, argv, i, "-d", &o->detector) || cli_opt_str(argc, argv, i, "--detector", &o->detector) ||
            cli_opt_str(argc, argv, i, "--pick", &o->pick) || cli_opt_str(argc, argv, i, "--json", &o->json) ||
            cli_opt_str(argc, argv, i, "--html", &o->html) || cli_opt_str(argc, argv, i, "--scores", &o->scores) ||
-           cli_opt_str(argc, argv, i, "--title", &o->title) || cli_opt_int(argc, argv, i, "--seed", &o->seed);
+           cli_opt_str(argc, argv, i, "--title", &o->title) || cli_opt_int(argc, argv, i, "--seed", &o->seed) ||
+           cli_contract_opt(argc, argv, i, &o->contract);
 }
 
 /* Conditions of the sweep, in report order; fae_level[k] set for FAE rows. */
@@ -147,15 +149,10 @@ static int build_conditions(const eval_opts *o, lqf_condition *c, int *fae_level
 }
 
 static int open_models(const eval_opts *o, lqf_embedder **emb, lqf_detector **det) {
-    lqf_input_contract c = {112, 112, LQF_RGB, {127.5f, 127.5f, 127.5f}, {128.f, 128.f, 128.f}, o->flip};
-    lqf_status st = lqf_embedder_load(o->model, &c, emb);
-    if (st) {
-        cli_error("eval", st);
-        return -1;
-    }
     *det = NULL;
+    if (cli_embedder_open("eval", o->model, &o->contract, o->flip, emb)) return -1;
     if (o->aligned) return 0;
-    st = lqf_detector_load(o->detector, NULL, det);
+    lqf_status st = lqf_detector_load(o->detector, NULL, det);
     if (st) {
         cli_error("eval", st);
         lqf_embedder_free(*emb);
@@ -226,10 +223,20 @@ static void defaults(eval_opts *o) {
     o->progress = isatty(2);
 }
 
-static void resolve_models(eval_opts *o) {
+/* The shipped models where -m / -d were not given (the detector unless --aligned).
+ * Returns 0, or -1 after printing where they were looked for. */
+static int resolve_models(eval_opts *o, int embedder) {
     static char m[4096], d[4096];
-    if (!o->model) o->model = strcpy(m, cli_model_path(CLI_DEFAULT_EMBEDDER));
-    if (!o->detector) o->detector = strcpy(d, cli_model_path(CLI_DEFAULT_DETECTOR));
+    const char *p;
+    if (embedder && !o->model) {
+        if (!(p = cli_model_path(LQF_DEFAULT_EMBEDDER))) return -1;
+        o->model = strcpy(m, p);
+    }
+    if (!o->aligned && !o->detector) {
+        if (!(p = cli_model_path(LQF_DEFAULT_DETECTOR))) return -1;
+        o->detector = strcpy(d, p);
+    }
+    return 0;
 }
 
 /* Detect and align every photo once; report those without a usable face (`what` says what
@@ -267,7 +274,7 @@ static int eval_verify(int argc, char **argv) {
                    "         [--seed N] [--json OUT.json] [--html OUT.html] [--scores DIR] [--progress]\n"
                    "Verification with insightface's 10-fold protocol, TAR@FAR, EER and the best threshold\n"
                    "(squared-L2 and cosine), under each degradation condition. FAE level L = rotation\n"
-                   "+-%gL deg, scale 1+-%gL, shift +-%gL px in the 112 frame (fixed seed).\n",
+                   "+-%gL deg, scale 1+-%gL, shift +-%gL px in the 112 frame (fixed seed).\n" CLI_CONTRACT_HELP,
                    FAE_ROT_PER_LEVEL, FAE_SCALE_PER_LEVEL, FAE_SHIFT_PER_LEVEL);
             return 0;
         }
@@ -292,7 +299,7 @@ static int eval_verify(int argc, char **argv) {
         fprintf(stderr, "lqface eval verify: sweep values must be comma-separated numbers\n");
         return 2;
     }
-    resolve_models(&o);
+    if (resolve_models(&o, 1)) return 1;
     double t0 = lqf_now();
     progress_state ps = {o.progress, 0, ""};
     lqf_status st;
@@ -583,7 +590,7 @@ static int eval_ident(int argc, char **argv) {
                    "Lists hold 'path label' lines. Closed-set rank-1/5/10/20 and CMC, open-set DIR at\n"
                    "FPIR 1%% and 10%%. Conditions degrade the probes only (gallery and distractors clean).\n"
                    "--lfw builds the LFW protocol: first photo of each identity with >= 2 photos in the\n"
-                   "gallery, the rest probes, one-photo identities distractors.\n");
+                   "gallery, the rest probes, one-photo identities distractors.\n" CLI_CONTRACT_HELP);
             return 0;
         }
         if (parse_common(argc, argv, &i, &o) || cli_opt_str(argc, argv, &i, "--gallery", &gallery) ||
@@ -604,7 +611,7 @@ static int eval_ident(int argc, char **argv) {
     int fae_level[128];
     int nc = build_conditions(&o, conds, fae_level, 128);
     if (nc < 0) return 2;
-    resolve_models(&o);
+    if (resolve_models(&o, 1)) return 1;
     labelled gal = {0}, pro = {0}, dis = {0};
     interner names = {0};
     if (lfw) {
@@ -776,7 +783,7 @@ int cmd_degrade(int argc, char **argv) {
         c.fae_scale = FAE_SCALE_PER_LEVEL * v[0];
         c.fae_shift_px = FAE_SHIFT_PER_LEVEL * v[0];
     }
-    resolve_models(&o);
+    if (resolve_models(&o, 0)) return 1;
     lqf_detector *det = NULL;
     lqf_status st;
     if (!o.aligned && (st = lqf_detector_load(o.detector, NULL, &det))) {
