@@ -3,13 +3,17 @@
  *
  * Tutorial (the whole deploy path in five calls):
  *
- *   lqf_image *img;  lqf_detector *det;  lqf_embedder *emb;
+ *   lqf_image *img;  lqf_detector *det;  lqf_embedder *emb;  char det_path[4096], emb_path[4096];
+ *   lqf_model_find(LQF_DEFAULT_DETECTOR, det_path, sizeof det_path);   (the shipped models,
+ *   lqf_model_find(LQF_DEFAULT_EMBEDDER, emb_path, sizeof emb_path);    wherever installed)
  *   lqf_image_load("photo.jpg", LQF_RGB, &img);
- *   lqf_detector_load("yunet_n_640_640.onnx", NULL, &det);
+ *   lqf_detector_load(det_path, NULL, &det);
  *   lqf_face *faces; int n;  lqf_detect(det, img, &faces, &n);
  *   lqf_image *crop;  lqf_align_face(img, faces[0].landmarks, 112, &crop);
- *   lqf_embedder_load("mobilefacenet_fr512.onnx", NULL, &emb);
+ *   lqf_embedder_load(emb_path, NULL, &emb);
  *   float e[512], q;  lqf_embedder_embed(emb, (const lqf_image *const *)&crop, 1, e, &q);
+ *
+ * Build against the installed library with `pkg-config --cflags --libs lqface`.
  *
  * Every function that can fail returns an lqf_status; on failure lqf_last_error() holds a
  * message naming the file and the problem (thread-local). The library never exits and

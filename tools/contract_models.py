@@ -2,17 +2,18 @@
 """contract_models.py — models for the input-contract test (tests/cli_contract.sh), written at
 test time (the BGR one is a 4.9 MB copy of a shared model: not kept in the repository).
 
-  make MODEL.onnx OUTDIR   writes OUTDIR/bgr.onnx: MODEL (the shipped MobileFaceNet, RGB input)
-                           with the input channels of its first convolution reversed, so that
-                           it expects BGR faces and gives MODEL's embeddings when fed them;
-                           and OUTDIR/open.onnx: a small embedding network whose input height
-                           and width are open (symbolic): Conv 3->8 3x3 pad 1, Relu,
-                           GlobalAveragePool, Flatten (fixed-seed weights)
-  ref OPEN.onnx OUT.f32 PNG...
-                           the reference embeddings of open.onnx for aligned RGB crops of any
-                           size, in numpy: (x - 127.5) / 128, the network, L2 normalisation
+  contract_models.py MODEL.onnx OUTDIR writes into OUTDIR
+    bgr.onnx   MODEL (the shipped MobileFaceNet, RGB input) with the input channels of its
+               first convolution reversed: it expects BGR faces and gives MODEL's embeddings
+               when fed them
+    open.onnx  a small embedding network whose input height and width are open (symbolic):
+               Conv 3->8 3x3 pad 1, Relu, GlobalAveragePool, Flatten (fixed-seed weights)
+    crop0..3.ppm, open_ref.f32
+               four 96x96 RGB test faces (smooth random images, fixed seed) and open.onnx's
+               embeddings of them computed in numpy: (x - 127.5) / 128, the network, L2
+               normalisation (float32, one row of 8 per crop)
 
-Needs Debian's python3-onnx, python3-numpy, python3-opencv (PNG decoding in `ref`).
+Needs Debian's python3-onnx and python3-numpy.
 """
 import os
 import sys
@@ -48,30 +49,34 @@ def make(model_path, outdir):
                            opset_imports=[helper.make_opsetid("", 11)], producer_name="contract_models")
     om.ir_version = 7
     save(om, os.path.join(outdir, "open.onnx"))
+    crops(outdir, numpy_helper.to_array(W).astype(np.float64), numpy_helper.to_array(B).astype(np.float64))
 
 
-def ref(open_path, out_path, pngs):
-    import cv2
-    inits = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in load(open_path).graph.initializer}
-    W, B = inits["W"], inits["B"]
+def open_reference(W, B, img):
+    """open.onnx in numpy (float64) for one RGB uint8 image: the L2-normalised embedding."""
+    h, w = img.shape[:2]
+    x = np.pad((img.astype(np.float64) - 127.5) / 128.0, ((1, 1), (1, 1), (0, 0)))
+    c = np.zeros((h, w, len(B))) + B
+    for dy in range(3):
+        for dx in range(3):
+            c += np.einsum("hwi,oi->hwo", x[dy:dy + h, dx:dx + w], W[:, :, dy, dx])
+    e = np.maximum(c, 0).mean(axis=(0, 1))
+    return e / np.linalg.norm(e)
+
+
+def crops(outdir, W, B):
+    rng = np.random.default_rng(96)
     rows = []
-    for p in pngs:
-        img = cv2.imread(p, cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float64)  # RGB
-        x = np.pad((img - 127.5) / 128.0, ((1, 1), (1, 1), (0, 0)))
-        h, w = img.shape[:2]
-        c = np.zeros((h, w, 8)) + B
-        for dy in range(3):
-            for dx in range(3):
-                c += np.einsum("hwi,oi->hwo", x[dy:dy + h, dx:dx + w], W[:, :, dy, dx])
-        e = np.maximum(c, 0).mean(axis=(0, 1))
-        rows.append(e / np.linalg.norm(e))
-    np.asarray(rows, np.float32).tofile(out_path)
+    for k in range(4):
+        coarse = rng.uniform(0, 255, (12, 12, 3))
+        img = np.clip(np.kron(coarse, np.ones((8, 8, 1))) + rng.normal(0, 12, (96, 96, 3)), 0, 255).astype(np.uint8)
+        with open(os.path.join(outdir, "crop%d.ppm" % k), "wb") as f:
+            f.write(b"P6\n96 96\n255\n" + img.tobytes())
+        rows.append(open_reference(W, B, img))
+    np.asarray(rows, np.float32).tofile(os.path.join(outdir, "open_ref.f32"))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "make":
-        make(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) >= 5 and sys.argv[1] == "ref":
-        ref(sys.argv[2], sys.argv[3], sys.argv[4:])
-    else:
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
+    make(sys.argv[1], sys.argv[2])
