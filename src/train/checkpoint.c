@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -755,18 +756,21 @@ lqf_status lqf_ckpt_load_header(const char *path, lqf_ckpt **out) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return lqf_fail(LQF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
     uint8_t head[9] = {0}; /* the length and the header's first byte */
     size_t got = fread(head, 1, sizeof head, f);
     uint64_t n = 0;
     for (int k = 0; k < 8; k++) n |= (uint64_t)head[k] << (8 * k);
     uint8_t *buf = NULL;
-    if (got == sizeof head && n >= 2 && n <= MAX_HEADER) {
-        if (!(buf = malloc(8 + n))) {
+    if (got == sizeof head && n >= 2 && n <= MAX_HEADER && fstat(fileno(f), &sb) == 0) {
+        /* no more than the file holds: a short file is reported truncated by the parser */
+        uint64_t take = (uint64_t)sb.st_size - 8 < n ? (uint64_t)sb.st_size - 8 : n;
+        if (!(buf = malloc(8 + take))) {
             fclose(f);
-            return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory for a header of %" PRIu64 " bytes", path, n);
+            return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory for a header of %" PRIu64 " bytes", path, take);
         }
         memcpy(buf, head, sizeof head);
-        got = sizeof head + fread(buf + sizeof head, 1, n - 1, f);
+        got = sizeof head + fread(buf + sizeof head, 1, take - 1, f);
     }
     fclose(f);
     /* a short file or a bad length: the parser words the error from the first bytes */
