@@ -99,6 +99,12 @@ check "info prints the contract and the source of each field" $? "$(echo "$out" 
 out=$("$BIN" info "$TMP/open.onnx" --json --contract "size=96 rgb std=1,2,3")
 [[ "$out" == *'"contract":{"size":[96,96],"order":"rgb","mean":[127.5,127.5,127.5],"std":[1,2,3],"source":{"size":"flags","order":"flags","mean":"default","std":"flags"}}}' ]]
 check "info --json adds the contract to the network's object" $? "${out: -170}"
+out=$("$BIN" info "$TMP/open.onnx")
+[[ "$out" == *"note:           the network's input height and width are open: it runs at the contract's size"* ]]
+check "info notes an open input size" $?
+out=$("$BIN" info "$MFN" --input-size 96)
+[[ "$out" == *"note:           the network's input is 112x112, not the contract's"* ]]
+check "info notes a fixed input size that is not the contract's" $?
 out=$("$BIN" info "$SHARED/models/yunet_n_640_640.onnx")
 [[ "$out" != *"contract"* ]]
 check "a detector (12 outputs) has no embedding contract" $?

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "nn/net.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ static int is_embedder(const lqf_net *net, int64_t in[8]) {
            lqf_net_input_shape(net, 0, 1, in) == 4 && in[1] == 3;
 }
 
-static void print_contract(const lqf_contract_info *ci, const int64_t in[8], int json) {
+static void print_contract(const lqf_contract_info *ci, const int64_t in[8], int open_hw, int json) {
     const lqf_input_contract *c = &ci->c;
     if (json) {
         printf(",\"contract\":{\"size\":[%d,%d],\"order\":\"%s\",\"mean\":[%.9g,%.9g,%.9g],\"std\":[%.9g,%.9g,%.9g],"
@@ -38,10 +39,12 @@ static void print_contract(const lqf_contract_info *ci, const int64_t in[8], int
     for (int f = 0; f < LQF_CONTRACT_NFIELDS; f++)
         printf("%s%s %s", f ? ", " : "", field_name[f], lqf_contract_source_name(ci->source[f]));
     printf("\n");
-    if (in[2] != c->height || in[3] != c->width)
-        printf("note:           the network's input is %dx%d: it takes the contract's %dx%d only if its size is "
-               "open (--input-size sets it)\n",
-               (int)in[3], (int)in[2], c->width, c->height);
+    if (open_hw)
+        printf("note:           the network's input height and width are open: it runs at the contract's size\n");
+    else if (in[2] != c->height || in[3] != c->width)
+        printf("note:           the network's input is %dx%d, not the contract's: an embedder refuses it "
+               "(--input-size %dx%d)\n",
+               (int)in[3], (int)in[2], (int)in[3], (int)in[2]);
 }
 
 int cmd_info(int argc, char **argv) {
@@ -76,7 +79,7 @@ int cmd_info(int argc, char **argv) {
     }
     if (!json) {
         lqf_net_print_info(net, stdout, 0);
-        if (embedder) print_contract(&ci, in, 0);
+        if (embedder) print_contract(&ci, in, (lqf_net_open_dims(net) & LQF_OPEN_HW) == LQF_OPEN_HW, 0);
     } else { /* the network's object with the contract added as its last member */
         char *buf = NULL;
         size_t len = 0;
@@ -91,7 +94,7 @@ int cmd_info(int argc, char **argv) {
         while (len && buf[len - 1] == '\n') len--;
         if (len && buf[len - 1] == '}') len--;
         printf("%.*s", (int)len, buf);
-        if (embedder) print_contract(&ci, in, 1);
+        if (embedder) print_contract(&ci, in, 0, 1);
         printf("}\n");
         free(buf);
     }

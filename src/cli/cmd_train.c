@@ -222,7 +222,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (bench > 0) return train_bench(&c, bench);
-    if (!strcmp(c.val_align, "yunet") && !c.val_detector[0]) {
+    if (c.val_pairs[0] && !strcmp(c.val_align, "yunet") && !c.val_detector[0]) {
         const char *det = cli_model_path(LQF_DEFAULT_DETECTOR);
         if (!det) return 1;
         snprintf(c.val_detector, sizeof c.val_detector, "%s", det);

@@ -46,8 +46,7 @@ lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contrac
     }
     if (d[2] != c.height || d[3] != c.width) {
         /* open height and width take the contract's size; a fixed size must be the contract's */
-        unsigned hw = 1u << 2 | 1u << 3; /* input dims H and W */
-        if ((lqf_net_open_dims(net) & hw) == hw) st = lqf_net_set_input_size(net, c.height, c.width);
+        if ((lqf_net_open_dims(net) & LQF_OPEN_HW) == LQF_OPEN_HW) st = lqf_net_set_input_size(net, c.height, c.width);
         else
             st = lqf_fail(LQF_ERR_SHAPE, "%s: network input is %dx%d but the contract says %dx%d", path, (int)d[3],
                           (int)d[2], c.width, c.height);
