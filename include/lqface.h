@@ -3,13 +3,17 @@
  *
  * Tutorial (the whole deploy path in five calls):
  *
- *   lqf_image *img;  lqf_detector *det;  lqf_embedder *emb;
+ *   lqf_image *img;  lqf_detector *det;  lqf_embedder *emb;  char det_path[4096], emb_path[4096];
+ *   lqf_model_find(LQF_DEFAULT_DETECTOR, det_path, sizeof det_path);   (the shipped models,
+ *   lqf_model_find(LQF_DEFAULT_EMBEDDER, emb_path, sizeof emb_path);    wherever installed)
  *   lqf_image_load("photo.jpg", LQF_RGB, &img);
- *   lqf_detector_load("yunet_n_640_640.onnx", NULL, &det);
+ *   lqf_detector_load(det_path, NULL, &det);
  *   lqf_face *faces; int n;  lqf_detect(det, img, &faces, &n);
  *   lqf_image *crop;  lqf_align_face(img, faces[0].landmarks, 112, &crop);
- *   lqf_embedder_load("mobilefacenet_fr512.onnx", NULL, &emb);
+ *   lqf_embedder_load(emb_path, NULL, &emb);
  *   float e[512], q;  lqf_embedder_embed(emb, (const lqf_image *const *)&crop, 1, e, &q);
+ *
+ * Build against the installed library with `pkg-config --cflags --libs lqface`.
  *
  * Every function that can fail returns an lqf_status; on failure lqf_last_error() holds a
  * message naming the file and the problem (thread-local). The library never exits and
@@ -143,8 +147,62 @@ typedef struct {
     int flip_fusion;            /* 1: embedding = raw(img) + raw(hflip(img)) */
 } lqf_input_contract;
 
+/* The contract of an embedding model is resolved field by field: each of its size, channel
+ * order, mean and std comes from the first of these sources that gives it:
+ *   the caller's flags (command-line options, lqf_contract_parse),
+ *   the model file's metadata (an ONNX file's metadata_props),
+ *   an lqface training checkpoint's metadata,
+ *   the default: 112x112, RGB, mean 127.5, std 128 (the shipped MobileFaceNet's). */
+typedef enum {
+    LQF_SRC_DEFAULT = 0,
+    LQF_SRC_CHECKPOINT,
+    LQF_SRC_METADATA,
+    LQF_SRC_FLAGS,
+} lqf_contract_source;
+typedef enum {
+    LQF_CONTRACT_SIZE = 0,  /* width, height */
+    LQF_CONTRACT_ORDER,     /* order */
+    LQF_CONTRACT_MEAN,      /* mean[3] */
+    LQF_CONTRACT_STD,       /* std[3] */
+    LQF_CONTRACT_NFIELDS
+} lqf_contract_field;
+
+/* What one source says: field f is given when has & (1u << f). Zero-initialise it. */
+typedef struct {
+    unsigned has;
+    lqf_input_contract c;  /* c.flip_fusion is the caller's run option, not a field */
+} lqf_contract_spec;
+
+/* Give one field of s: key "size" (S or WxH), "order" (rgb or bgr), "mean" or "std" (one
+ * value for the three channels or three comma-separated, in pixel units 0..255 and the
+ * network's channel order; std > 0). LQF_ERR_ARG names the key and the bad value. */
+LQF_API lqf_status lqf_contract_set(lqf_contract_spec *s, const char *key, const char *value);
+/* Give fields of s from one spec: items key=value (keys as above) or the words rgb / bgr,
+ * separated by commas, spaces or semicolons; a bare number continues the mean or std before
+ * it. "bgr,mean=127.5,std=128,size=112" and "size=112x112 order=rgb mean=123.675,116.28,
+ * 103.53 std=58.395,57.12,57.375" are specs. Fields given twice: the last wins. */
+LQF_API lqf_status lqf_contract_parse(const char *spec, lqf_contract_spec *s);
+/* c as a spec lqf_contract_parse reads back ("size=112x112 order=rgb mean=127.5,127.5,127.5
+ * std=128,128,128"), NUL-terminated in buf (cap bytes; 128 always suffice). */
+LQF_API void lqf_contract_format(const lqf_input_contract *c, char *buf, size_t cap);
+
+typedef struct {
+    lqf_input_contract c;                           /* the resolved contract */
+    lqf_contract_source source[LQF_CONTRACT_NFIELDS]; /* where each field came from */
+} lqf_contract_info;
+/* "default", "checkpoint", "file metadata", "flags". */
+LQF_API const char *lqf_contract_source_name(lqf_contract_source s);
+/* Resolve the contract of the embedding model at path (ONNX or checkpoint; only its
+ * metadata is read) over the caller's flags (NULL: none). out->c.flip_fusion is the flags'
+ * (0 without flags). Errors name the file: a checkpoint whose header or metadata is bad. */
+LQF_API lqf_status lqf_contract_resolve(const char *path, const lqf_contract_spec *flags,
+                                        lqf_contract_info *out);
+
 typedef struct lqf_embedder lqf_embedder;
-/* contract NULL: the default contract (112x112, RGB, mean 127.5, std 128, no flip). */
+/* contract NULL: the contract lqf_contract_resolve(path, NULL) finds; otherwise the caller's,
+ * as is (it wins over a checkpoint's). A network whose input height and width are open in
+ * the ONNX file is shaped to the contract's size; a network of another fixed size is
+ * LQF_ERR_SHAPE naming both sizes. */
 LQF_API lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contract,
                                      lqf_embedder **out);
 LQF_API void lqf_embedder_free(lqf_embedder *e);
@@ -168,6 +226,19 @@ LQF_API lqf_status lqf_embedder_embed_fn(void *embedder, const lqf_image *const 
 
 /* Cosine similarity of two L2-normalised embeddings; squared-L2 distance = 2 - 2 cos. */
 LQF_API float lqf_cosine(const float *a, const float *b, int dim);
+
+/* ===================================================================== models */
+/* The shipped models' file names (what the command line uses without -m / -d). */
+#define LQF_DEFAULT_EMBEDDER "mobilefacenet_fr512.onnx"
+#define LQF_DEFAULT_DETECTOR "yunet_n_640_640.onnx"
+
+/* Find a model by file name. With $LQFACE_MODELS set: that folder, only. Otherwise the first
+ * folder holding the file among: $LQFACE_SHARED/models; the models folder of the installation
+ * that holds this library or the running program (<prefix>/share/lqface/models, found
+ * relative to them, so a moved installation still works); the shared models of the build
+ * tree it was built in. path receives the file's path (cap bytes). LQF_ERR_IO names the
+ * folders tried; LQF_ERR_ARG when the path does not fit in cap. */
+LQF_API lqf_status lqf_model_find(const char *name, char *path, size_t cap);
 
 /* ===================================================================== detection */
 typedef struct {

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libdnnl-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-      libjpeg62-turbo-dev libpng-dev)
+      libjpeg62-turbo-dev libpng-dev
+      python3-numpy python3-onnx)  # tests: the Python module (pkg_python) and models made at test time (cli_contract)
 if [ "${1:-}" = "--tools" ]; then
   pkgs+=(python3-torch python3-opencv python3-numpy python3-sklearn python3-scipy valgrind)
   command -v node > /dev/null || pkgs+=(nodejs)

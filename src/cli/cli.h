@@ -26,16 +26,26 @@ int cli_expand_path(const char *path, cli_list *l);
 int cli_positional(const char *arg, cli_list *l);
 int cli_read_list(const char *file, const char *root, cli_list *l);
 
-/* Path of a shipped model: $LQFACE_MODELS/name, else $LQFACE_SHARED/models/name, else
- * ../shared/models/name. Static buffer. */
+/* Path of a shipped model (LQF_DEFAULT_EMBEDDER, LQF_DEFAULT_DETECTOR) as lqf_model_find
+ * finds it (static buffer), or NULL after printing where it was looked for. */
 const char *cli_model_path(const char *name);
-#define CLI_DEFAULT_EMBEDDER "mobilefacenet_fr512.onnx"
-#define CLI_DEFAULT_DETECTOR "yunet_n_640_640.onnx"
+
+/* The embedding model's contract options, for every command that takes -m MODEL:
+ * --rgb, --bgr, --mean M[,M,M], --std S[,S,S], --input-size S|WxH, --contract SPEC. Returns 1
+ * and advances *i when argv[*i] is one of them (a bad value exits with status 2). */
+int cli_contract_opt(int argc, char **argv, int *i, lqf_contract_spec *flags);
+#define CLI_CONTRACT_HELP                                                                              \
+    "Contract of the embedding model (default: a checkpoint's, else 112x112 RGB, (x - 127.5) / 128):\n" \
+    "  --rgb | --bgr  --mean M[,M,M]  --std S[,S,S]  --input-size S|WxH  --contract SPEC\n"
+/* Open the embedding model (NULL: the shipped one) under its contract resolved over flags,
+ * with flip fusion or not. Returns 0, or -1 after printing "lqface <cmd>: <problem>". */
+int cli_embedder_open(const char *cmd, const char *model, const lqf_contract_spec *flags, int flip,
+                      lqf_embedder **emb);
 
 /* A progress bar of `width` cells into buf (width + 1 bytes): done/total of them '#', the
  * rest '.'; total <= 0 fills it. */
 void cli_bar(char *buf, int width, double done, double total);
-/* Report a failed library call: "lqface <cmd>: <message>" on stderr. */
+/* Report a failed library call: "lqface <cmd>: <message>" on stderr (cmd "": "lqface: ..."). */
 void cli_error(const char *cmd, lqf_status st);
 /* Parse helpers: return 1 and advance *i when argv[*i] == name and a value follows. */
 int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **val);

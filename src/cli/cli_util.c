@@ -114,14 +114,53 @@ int cli_read_list(const char *file, const char *root, cli_list *l) {
 
 const char *cli_model_path(const char *name) {
     static char buf[4096];
-    const char *m = getenv("LQFACE_MODELS");
-    if (m && *m) {
-        snprintf(buf, sizeof buf, "%s/%s", m, name);
-        return buf;
+    lqf_status st = lqf_model_find(name, buf, sizeof buf);
+    if (!st) return buf;
+    cli_error("", st);
+    return NULL;
+}
+
+int cli_contract_opt(int argc, char **argv, int *i, lqf_contract_spec *flags) {
+    static const struct { const char *opt, *key; } keyed[] = {
+        {"--mean", "mean"}, {"--std", "std"}, {"--input-size", "size"}};
+    const char *v;
+    lqf_status st = LQF_OK;
+    if (!strcmp(argv[*i], "--rgb") || !strcmp(argv[*i], "--bgr")) {
+        st = lqf_contract_set(flags, "order", argv[*i] + 2);
+    } else if (cli_opt_str(argc, argv, i, "--contract", &v)) {
+        st = lqf_contract_parse(v, flags);
+    } else {
+        size_t k = 0;
+        while (k < sizeof keyed / sizeof *keyed && !cli_opt_str(argc, argv, i, keyed[k].opt, &v)) k++;
+        if (k == sizeof keyed / sizeof *keyed) return 0;
+        st = lqf_contract_set(flags, keyed[k].key, v);
     }
-    const char *s = getenv("LQFACE_SHARED");
-    snprintf(buf, sizeof buf, "%s/models/%s", (s && *s) ? s : "../shared", name);
-    return buf;
+    if (st) {
+        cli_error("", st);
+        exit(2);
+    }
+    return 1;
+}
+
+int cli_embedder_open(const char *cmd, const char *model, const lqf_contract_spec *flags, int flip,
+                      lqf_embedder **emb) {
+    *emb = NULL;
+    if (!model && !(model = cli_model_path(LQF_DEFAULT_EMBEDDER))) return -1;
+    lqf_contract_spec f = flags ? *flags : (lqf_contract_spec){0};
+    f.c.flip_fusion = flip;
+    lqf_contract_info ci;
+    lqf_status st = lqf_contract_resolve(model, &f, &ci);
+    if (!st && ci.c.width != ci.c.height) {
+        fprintf(stderr, "lqface %s: %s: the contract's input is %dx%d, but faces are aligned square\n", cmd, model,
+                ci.c.width, ci.c.height);
+        return -1;
+    }
+    if (!st) st = lqf_embedder_load(model, &ci.c, emb);
+    if (st) {
+        cli_error(cmd, st);
+        return -1;
+    }
+    return 0;
 }
 
 void cli_bar(char *buf, int width, double done, double total) {
@@ -132,7 +171,7 @@ void cli_bar(char *buf, int width, double done, double total) {
 
 void cli_error(const char *cmd, lqf_status st) {
     const char *m = lqf_last_error();
-    fprintf(stderr, "lqface %s: %s\n", cmd, (m && *m) ? m : lqf_status_string(st));
+    fprintf(stderr, "lqface%s%s: %s\n", *cmd ? " " : "", cmd, (m && *m) ? m : lqf_status_string(st));
 }
 
 int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **val) {

@@ -28,20 +28,21 @@ static double peak_rss_mb(void) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *model = NULL, *det_path = NULL, *what = "embed", *photos = NULL;
+    const char *model = NULL, *det_path = NULL, *what = "embed", *photos = NULL, *size = NULL;
     int batch = 32, threads = 0, n_photos = 50;
     float seconds = 5.0f;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: lqface bench [--what embed|detect] [-m MODEL.onnx] [--batch 32] [--threads N]\n"
-                   "                    [--seconds 5] [-d DETECTOR.onnx --photos DIR --n-photos 50]\n"
+            printf("usage: lqface bench [--what embed|detect] [-m MODEL.onnx [--input-size S|WxH]] [--batch 32]\n"
+                   "                    [--threads N] [--seconds 5] [-d DETECTOR.onnx --photos DIR --n-photos 50]\n"
+                   "--input-size: the size an embedding model with open height and width runs at.\n"
                    "Prints one JSON line: images/s (median), median ms per run, peak RSS in MB.\n");
             return 0;
         }
         if (cli_opt_str(argc, argv, &i, "--what", &what) || cli_opt_str(argc, argv, &i, "-m", &model) ||
             cli_opt_str(argc, argv, &i, "-d", &det_path) || cli_opt_str(argc, argv, &i, "--photos", &photos) ||
             cli_opt_int(argc, argv, &i, "--batch", &batch) || cli_opt_int(argc, argv, &i, "--threads", &threads) ||
-            cli_opt_int(argc, argv, &i, "--n-photos", &n_photos) ||
+            cli_opt_int(argc, argv, &i, "--n-photos", &n_photos) || cli_opt_str(argc, argv, &i, "--input-size", &size) ||
             cli_opt_float(argc, argv, &i, "--seconds", &seconds))
             continue;
         fprintf(stderr, "lqface bench: unknown argument '%s'\n", argv[i]);
@@ -51,11 +52,17 @@ int cmd_bench(int argc, char **argv) {
     double times[100000];
     int nt = 0;
     if (!strcmp(what, "embed")) {
-        if (!model) model = cli_model_path(CLI_DEFAULT_EMBEDDER);
+        if (!model && !(model = cli_model_path(LQF_DEFAULT_EMBEDDER))) return 1;
         lqf_net *net;
-        lqf_status st = lqf_net_load(model, &net);
+        lqf_contract_spec sz = {0};
+        lqf_status st = size ? lqf_contract_set(&sz, "size", size) : LQF_OK;
         if (st) {
             cli_error("bench", st);
+            return 2;
+        }
+        if ((st = lqf_net_load(model, &net)) || (size && (st = lqf_net_set_input_size(net, sz.c.height, sz.c.width)))) {
+            cli_error("bench", st);
+            lqf_net_free(net);
             return 1;
         }
         int64_t d[8];
@@ -91,7 +98,7 @@ int cmd_bench(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(what, "detect")) {
-        if (!det_path) det_path = cli_model_path(CLI_DEFAULT_DETECTOR);
+        if (!det_path && !(det_path = cli_model_path(LQF_DEFAULT_DETECTOR))) return 1;
         cli_list files = {0};
         if (!photos) {
             fprintf(stderr, "lqface bench: --what detect needs --photos DIR\n");

@@ -75,7 +75,10 @@ int cmd_detect(int argc, char **argv) {
         fprintf(stderr, "lqface detect: --draw needs exactly one input image\n");
         return 2;
     }
-    if (!det_path) det_path = cli_model_path(CLI_DEFAULT_DETECTOR);
+    if (!det_path && !(det_path = cli_model_path(LQF_DEFAULT_DETECTOR))) {
+        cli_list_free(&in);
+        return 1;
+    }
     lqf_detector *det;
     lqf_status st = lqf_detector_load(det_path, &o, &det);
     if (st) {
@@ -171,7 +174,10 @@ int cmd_align(int argc, char **argv) {
         cli_list_free(&in);
         return 1;
     }
-    if (!det_path) det_path = cli_model_path(CLI_DEFAULT_DETECTOR);
+    if (!det_path && !(det_path = cli_model_path(LQF_DEFAULT_DETECTOR))) {
+        cli_list_free(&in);
+        return 1;
+    }
     lqf_detector *det;
     lqf_status st = lqf_detector_load(det_path, &o, &det);
     if (st) {

@@ -23,6 +23,7 @@ typedef struct {
     const char *model, *detector, *list, *root, *out, *pick;
     int aligned, flip, progress;
     float threshold;
+    lqf_contract_spec contract;
 } embed_opts;
 
 static int parse_common(int argc, char **argv, int *i, embed_opts *o) {
@@ -35,22 +36,22 @@ static int parse_common(int argc, char **argv, int *i, embed_opts *o) {
     if (!strcmp(argv[*i], "--progress")) return o->progress = 1;
     return cli_opt_str(argc, argv, i, "-m", &o->model) || cli_opt_str(argc, argv, i, "--model", &o->model) ||
            cli_opt_str(argc, argv, i, "-d", &o->detector) || cli_opt_str(argc, argv, i, "--detector", &o->detector) ||
-           cli_opt_str(argc, argv, i, "--pick", &o->pick) || cli_opt_float(argc, argv, i, "--threshold", &o->threshold);
+           cli_opt_str(argc, argv, i, "--pick", &o->pick) || cli_opt_float(argc, argv, i, "--threshold", &o->threshold) ||
+           cli_contract_opt(argc, argv, i, &o->contract);
 }
 
-static int open_models(const char *cmd, const embed_opts *o, lqf_embedder **emb, lqf_detector **det) {
-    *emb = NULL;
+/* The embedder and (unless --aligned) the detector; *size: the side faces are aligned to. */
+static int open_models(const char *cmd, const embed_opts *o, lqf_embedder **emb, lqf_detector **det, int *size) {
     *det = NULL;
-    lqf_input_contract c = {112, 112, LQF_RGB, {127.5f, 127.5f, 127.5f}, {128.f, 128.f, 128.f}, o->flip};
-    lqf_status st = lqf_embedder_load(o->model ? o->model : cli_model_path(CLI_DEFAULT_EMBEDDER), &c, emb);
-    if (st) {
-        cli_error(cmd, st);
-        return -1;
-    }
+    if (cli_embedder_open(cmd, o->model, &o->contract, o->flip, emb)) return -1;
+    lqf_input_contract c;
+    lqf_embedder_contract(*emb, &c);
+    *size = c.width;
     if (o->aligned) return 0;
-    st = lqf_detector_load(o->detector ? o->detector : cli_model_path(CLI_DEFAULT_DETECTOR), NULL, det);
+    const char *dpath = o->detector ? o->detector : cli_model_path(LQF_DEFAULT_DETECTOR);
+    lqf_status st = dpath ? lqf_detector_load(dpath, NULL, det) : LQF_ERR_IO;
     if (st) {
-        cli_error(cmd, st);
+        if (dpath) cli_error(cmd, st);
         lqf_embedder_free(*emb);
         return -1;
     }
@@ -78,7 +79,8 @@ int cmd_embed(int argc, char **argv) {
                    "Without -o: one JSON line per photo {file, quality, score, embedding} or {file, error}.\n"
                    "With -o PREFIX: PREFIX.f32 (one float32 row per input, zeros where it failed) and\n"
                    "PREFIX.tsv (path, status, quality = feature norm, detection score).\n"
-                   "--aligned: inputs are already aligned 112x112 faces. --flip: flip fusion.\n"
+                   "--aligned: inputs are already aligned faces (112x112 unless --input-size). --flip: flip fusion.\n"
+                   CLI_CONTRACT_HELP
                    "Exit status: 0 all embedded, 3 some inputs failed, 1 none embedded, 2 usage.\n");
             return 0;
         }
@@ -96,7 +98,8 @@ int cmd_embed(int argc, char **argv) {
     }
     lqf_embedder *emb;
     lqf_detector *det;
-    if (open_models("embed", &o, &emb, &det)) {
+    int size;
+    if (open_models("embed", &o, &emb, &det, &size)) {
         cli_list_free(&in);
         return 1;
     }
@@ -137,7 +140,7 @@ int cmd_embed(int argc, char **argv) {
         int m = 0, slot[CHUNK];
         for (int j = 0; j < b; j++) {
             faces[j].score = 1.0f;
-            st_of[j] = lqf_load_aligned_face(det, in.v[base + j], pick, 112, LQF_RGB, &crops[j], &faces[j]);
+            st_of[j] = lqf_load_aligned_face(det, in.v[base + j], pick, size, LQF_RGB, &crops[j], &faces[j]);
             msg[j] = st_of[j] ? strdup(lqf_last_error()) : NULL;
             if (!st_of[j]) slot[j] = m++;
         }
@@ -204,6 +207,7 @@ int cmd_compare(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: lqface compare A B [-m MODEL.onnx] [-d DETECTOR.onnx] [--aligned] [--no-flip]\n"
                    "                      [--pick center|score|largest] [--threshold COS] [--json]\n"
+                   CLI_CONTRACT_HELP
                    "Prints the cosine similarity, the squared-L2 distance (= 2 - 2 cos) and the decision\n"
                    "at the cosine threshold (default %.2f, the shipped model's best LFW threshold with\n"
                    "flip fusion, which compare uses unless --no-flip).\n"
@@ -234,12 +238,13 @@ int cmd_compare(int argc, char **argv) {
     if (cli_parse_pick(o.pick, &pick)) return 2;
     lqf_embedder *emb;
     lqf_detector *det;
-    if (open_models("compare", &o, &emb, &det)) return 1;
+    int size;
+    if (open_models("compare", &o, &emb, &det, &size)) return 1;
     int D = lqf_embedder_dim(emb), rc = 1;
     lqf_image *crop[2] = {NULL, NULL};
     float *v = calloc((size_t)2 * D, sizeof(float)), q[2];
     lqf_status st = LQF_OK;
-    for (int k = 0; k < 2 && !st; k++) st = lqf_load_aligned_face(det, files[k], pick, 112, LQF_RGB, &crop[k], NULL);
+    for (int k = 0; k < 2 && !st; k++) st = lqf_load_aligned_face(det, files[k], pick, size, LQF_RGB, &crop[k], NULL);
     if (!st) st = lqf_embedder_embed(emb, (const lqf_image *const *)crop, 2, v, q);
     if (st) {
         cli_error("compare", st);

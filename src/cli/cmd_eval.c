@@ -44,6 +44,7 @@ static void progress_cb(void *user, const char *stage, int done, int total) {
 typedef struct {
     const char *model, *detector, *pick, *json, *html, *scores, *title;
     int aligned, flip, seed, progress;
+    lqf_contract_spec contract;
     const char *resolution, *cross, *blur, *noise, *jpeg, *fae, *fae_res;
 } eval_opts;
 
@@ -62,7 +63,8 @@ static int parse_common(int argc, char **argv, int *i, eval_opts *o) {
            cli_opt_str(argc, argv, i, "-d", &o->detector) || cli_opt_str(argc, argv, i, "--detector", &o->detector) ||
            cli_opt_str(argc, argv, i, "--pick", &o->pick) || cli_opt_str(argc, argv, i, "--json", &o->json) ||
            cli_opt_str(argc, argv, i, "--html", &o->html) || cli_opt_str(argc, argv, i, "--scores", &o->scores) ||
-           cli_opt_str(argc, argv, i, "--title", &o->title) || cli_opt_int(argc, argv, i, "--seed", &o->seed);
+           cli_opt_str(argc, argv, i, "--title", &o->title) || cli_opt_int(argc, argv, i, "--seed", &o->seed) ||
+           cli_contract_opt(argc, argv, i, &o->contract);
 }
 
 /* The sweep's lists from the options; -1 after naming a list that does not parse. */
@@ -82,15 +84,10 @@ static int read_sweep(const eval_opts *o, const char *cmd, lqf_sweep *s) {
 }
 
 static int open_models(const eval_opts *o, lqf_embedder **emb, lqf_detector **det) {
-    lqf_input_contract c = {112, 112, LQF_RGB, {127.5f, 127.5f, 127.5f}, {128.f, 128.f, 128.f}, o->flip};
-    lqf_status st = lqf_embedder_load(o->model, &c, emb);
-    if (st) {
-        cli_error("eval", st);
-        return -1;
-    }
     *det = NULL;
+    if (cli_embedder_open("eval", o->model, &o->contract, o->flip, emb)) return -1;
     if (o->aligned) return 0;
-    st = lqf_detector_load(o->detector, NULL, det);
+    lqf_status st = lqf_detector_load(o->detector, NULL, det);
     if (st) {
         cli_error("eval", st);
         lqf_embedder_free(*emb);
@@ -106,10 +103,20 @@ static void defaults(eval_opts *o) {
     o->progress = isatty(2);
 }
 
-static void resolve_models(eval_opts *o) {
+/* The shipped models where -m / -d were not given (the detector unless --aligned).
+ * Returns 0, or -1 after printing where they were looked for. */
+static int resolve_models(eval_opts *o, int embedder) {
     static char m[4096], d[4096];
-    if (!o->model) o->model = strcpy(m, cli_model_path(CLI_DEFAULT_EMBEDDER));
-    if (!o->detector) o->detector = strcpy(d, cli_model_path(CLI_DEFAULT_DETECTOR));
+    const char *p;
+    if (embedder && !o->model) {
+        if (!(p = cli_model_path(LQF_DEFAULT_EMBEDDER))) return -1;
+        o->model = strcpy(m, p);
+    }
+    if (!o->aligned && !o->detector) {
+        if (!(p = cli_model_path(LQF_DEFAULT_DETECTOR))) return -1;
+        o->detector = strcpy(d, p);
+    }
+    return 0;
 }
 
 /* Decode, detect and align every photo once, keeping what the conditions' FAE re-alignments
@@ -211,7 +218,7 @@ static void verify_usage(void) {
            "         [--seed N] [--json OUT.json] [--html OUT.html] [--scores DIR] [--progress]\n"
            "Verification with insightface's 10-fold protocol, TAR@FAR, EER and the best threshold\n"
            "(squared-L2 and cosine), under each degradation condition. FAE level L = rotation\n"
-           "+-%gL deg, scale 1+-%gL, shift +-%gL px in the 112 frame (fixed seed).\n",
+           "+-%gL deg, scale 1+-%gL, shift +-%gL px in the 112 frame (fixed seed).\n" CLI_CONTRACT_HELP,
            LQF_FAE_ROT_PER_LEVEL, LQF_FAE_SCALE_PER_LEVEL, LQF_FAE_SHIFT_PER_LEVEL);
 }
 
@@ -289,7 +296,7 @@ static int eval_verify(int argc, char **argv) {
     if (cli_parse_pick(o.pick, &pick) || read_sweep(&o, "eval verify", &sweep)) return 2;
     lqf_condition conds[LQF_SWEEP_MAX_CONDITIONS];
     int nc = lqf_sweep_conditions(&sweep, conds, LQF_SWEEP_MAX_CONDITIONS);
-    resolve_models(&o);
+    if (resolve_models(&o, 1)) return 1;
     double t0 = lqf_now();
     progress_state ps = {o.progress, 0, ""};
     if (src[3]) o.aligned = 1; /* .bin packs hold aligned faces */
@@ -335,7 +342,7 @@ static void ident_usage(void) {
            "Lists hold 'path label' lines. Closed-set rank-1/5/10/20 and CMC, open-set DIR at\n"
            "FPIR 1%% and 10%%. Conditions degrade the probes only (gallery and distractors clean).\n"
            "--lfw builds the LFW protocol: first photo of each identity with >= 2 photos in the\n"
-           "gallery, the rest probes, one-photo identities distractors.\n");
+           "gallery, the rest probes, one-photo identities distractors.\n" CLI_CONTRACT_HELP);
 }
 
 /* The three roles' photos from the lists or the LFW folder; 0, or 1 after printing. */
@@ -378,7 +385,7 @@ static int eval_ident(int argc, char **argv) {
     if (cli_parse_pick(o.pick, &pick) || read_sweep(&o, "eval ident", &sweep)) return 2;
     lqf_condition conds[LQF_SWEEP_MAX_CONDITIONS];
     int nc = lqf_sweep_conditions(&sweep, conds, LQF_SWEEP_MAX_CONDITIONS);
-    resolve_models(&o);
+    if (resolve_models(&o, 1)) return 1;
     lqf_labelled role[3] = {{0}, {0}, {0}};
     lqf_embedder *emb = NULL;
     lqf_detector *det = NULL;
@@ -459,7 +466,7 @@ int cmd_degrade(int argc, char **argv) {
     if (s.noise.n) c.noise_sigma = s.noise.v[0];
     if (s.jpeg.n) c.jpeg_quality = (int)s.jpeg.v[0];
     if (s.fae.n) lqf_condition_set_fae(&c, s.fae.v[0]);
-    resolve_models(&o);
+    if (resolve_models(&o, 0)) return 1;
     lqf_detector *det = NULL;
     lqf_status st;
     if (!o.aligned && (st = lqf_detector_load(o.detector, NULL, &det))) {

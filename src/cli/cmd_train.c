@@ -220,8 +220,11 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (bench > 0) return train_bench(&c, bench);
-    if (!strcmp(c.val_align, "yunet") && !c.val_detector[0])
-        snprintf(c.val_detector, sizeof c.val_detector, "%s", cli_model_path(CLI_DEFAULT_DETECTOR));
+    if (c.val_pairs[0] && !strcmp(c.val_align, "yunet") && !c.val_detector[0]) {
+        const char *det = cli_model_path(LQF_DEFAULT_DETECTOR);
+        if (!det) return 1;
+        snprintf(c.val_detector, sizeof c.val_detector, "%s", det);
+    }
     train_ui u = {NULL, isatty(1), quiet, 0, lqf_now()};
     char lp[LQF_TRAIN_PATH + 32];
     if (!log_path && c.ckpt_dir[0]) {

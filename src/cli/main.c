@@ -23,7 +23,7 @@ static const command commands[] = {
     {"degrade", cmd_degrade, "degrade IMG -o OUT.png      a face degraded exactly as the evaluation sweeps do"},
     {"rec", cmd_rec, "rec pack ROOT -o PREFIX     pack an image folder into RecordIO (rec check FILE.rec: verify one)"},
     {"train", cmd_train, "train --config FILE [--KEY V] train a face-embedding network (checkpoints, resume, validation)"},
-    {"info", cmd_info, "info MODEL.onnx             operators, parameters, multiply-adds, input/output shapes"},
+    {"info", cmd_info, "info [MODEL]                operators, parameters, multiply-adds, shapes, input contract"},
     {"bench", cmd_bench, "bench                       embedding and detection throughput (images/s, peak RSS)"},
 };
 
@@ -31,7 +31,8 @@ static void usage(FILE *f) {
     fprintf(f, "lqface %s — face recognition for low-quality faces\n\nusage: lqface COMMAND [options]\n\n", LQF_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) fprintf(f, "  lqface %s\n", commands[i].help);
     fprintf(f, "\nRun 'lqface COMMAND --help' for a command's options.\n"
-               "Models default to $LQFACE_MODELS or $LQFACE_SHARED/models (default ../shared/models).\n");
+               "Models: -m / -d, else $LQFACE_MODELS, else $LQFACE_SHARED/models, <prefix>/share/lqface/models\n"
+               "of the installation, the build tree's ../shared/models (lqface info prints which).\n");
 }
 
 /* OpenMP threads that spin while waiting collapse throughput when the machine is shared

@@ -6,12 +6,11 @@
  * outputs. Faces are batched through the network in chunks of LQF_EMBED_CHUNK, each face
  * normalised straight into the inference executor's input buffer in its physical layout
  * (NHWC: no staging copy, no transpose) and the embeddings read from the output buffer.
- * The model is an ONNX file or an lqface training checkpoint (.safetensors), whose own
- * input contract (size, channel order, mean/std) replaces the caller's.
+ * The model is an ONNX file or an lqface training checkpoint (.safetensors); its contract is
+ * the caller's, or else the one contract.c resolves from the file.
  */
 #include "embed/embed.h"
 #include "nn/net.h"
-#include "train/model.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,34 +25,17 @@ struct lqf_embedder {
     int cap;     /* images `out` holds */
 };
 
-static void contract_default(lqf_input_contract *c) {
-    c->width = 112;
-    c->height = 112;
-    c->order = LQF_RGB;
-    for (int i = 0; i < 3; i++) {
-        c->mean[i] = 127.5f;
-        c->std[i] = 128.0f;
-    }
-    c->flip_fusion = 0;
-}
-
 lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contract, lqf_embedder **out) {
+    if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_embedder_load: out is NULL");
     *out = NULL;
-    lqf_input_contract c;
-    if (contract) c = *contract; else contract_default(&c);
+    if (!path) return lqf_fail(LQF_ERR_ARG, "lqf_embedder_load: path is NULL");
+    lqf_contract_info ci;
+    lqf_status st = contract ? LQF_OK : lqf_contract_resolve(path, NULL, &ci);
+    if (st) return st;
+    lqf_input_contract c = contract ? *contract : ci.c;
     if (c.width <= 0 || c.height <= 0) return lqf_fail(LQF_ERR_ARG, "%s: bad input contract size", path);
     lqf_net *net = NULL;
-    lqf_status st;
-    if (lqf_model_is_checkpoint(path)) {
-        lqf_ckpt_info info;
-        st = lqf_model_load_checkpoint(path, &net, &info);
-        if (st) return st;
-        c.width = info.input_w;
-        c.height = info.input_h;
-        c.order = info.order;
-        for (int i = 0; i < 3; i++) c.mean[i] = info.mean[i], c.std[i] = info.std[i];
-    } else if ((st = lqf_net_load_onnx(path, &net)))
-        return st;
+    if ((st = lqf_net_load(path, &net))) return st;
     if (lqf_net_num_inputs(net) != 1 || lqf_net_num_outputs(net) < 1) {
         lqf_net_free(net);
         return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: an embedding model needs one input and one output", path);
@@ -65,10 +47,15 @@ lqf_status lqf_embedder_load(const char *path, const lqf_input_contract *contrac
         return lqf_fail(LQF_ERR_SHAPE, "%s: input is not an image tensor (1,3,H,W)", path);
     }
     if (d[2] != c.height || d[3] != c.width) {
-        int h = (int)d[2], w = (int)d[3];
-        lqf_net_free(net);
-        return lqf_fail(LQF_ERR_SHAPE, "%s: network input is %dx%d but the contract says %dx%d", path, w,
-                        h, c.width, c.height);
+        /* open height and width take the contract's size; a fixed size must be the contract's */
+        if ((lqf_net_open_dims(net) & LQF_OPEN_HW) == LQF_OPEN_HW) st = lqf_net_set_input_size(net, c.height, c.width);
+        else
+            st = lqf_fail(LQF_ERR_SHAPE, "%s: network input is %dx%d but the contract says %dx%d", path, (int)d[3],
+                          (int)d[2], c.width, c.height);
+        if (st) {
+            lqf_net_free(net);
+            return st;
+        }
     }
     nd = lqf_net_output_shape(net, 0, 1, d);
     int64_t dim = 1;

@@ -111,6 +111,8 @@ void lqf_net_free(lqf_net *net) {
     free(net);
 }
 
+unsigned lqf_net_open_dims(const lqf_net *net) { return net ? net->open_dims : 0; }
+
 static void drop_exec(lqf_net *net) {
     lqf_exec_free(net->exec);
     net->exec = NULL;

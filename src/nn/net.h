@@ -22,6 +22,10 @@ lqf_status lqf_onnx_import(const char *path, const uint8_t *buf, size_t len, con
 
 /* Wrap a graph (ownership passes to the net; it is optimised first when optimize != 0). */
 lqf_status lqf_net_from_graph(lqf_graph *g, int optimize, lqf_net **out);
+/* Bit d set when dim d (d >= 1) of input 0 is open (symbolic) in the ONNX file, so
+ * lqf_net_set_input_size gives it a size; 0 for fixed inputs and networks built by lqface. */
+unsigned lqf_net_open_dims(const lqf_net *net);
+#define LQF_OPEN_HW (1u << 2 | 1u << 3) /* an image input's height and width (N,C,H,W) */
 /* The network's graph (owned by the net). */
 lqf_graph *lqf_net_graph(lqf_net *net);
 /* The inference executor for `batch`, created or reused (owned by the net; valid until the

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -598,7 +599,8 @@ static lqf_status parse_entry(jparse *j, lqf_ckpt *c, const char *tname, span *s
     return st;
 }
 
-lqf_status lqf_ckpt_parse(const uint8_t *buf, size_t len, const char *name, lqf_ckpt **out) {
+/* header_only: buf holds the length and the header alone; tensors are listed without data. */
+static lqf_status parse(const uint8_t *buf, size_t len, const char *name, int header_only, lqf_ckpt **out) {
     if (!buf || !out) return lqf_fail(LQF_ERR_ARG, "lqf_ckpt_parse: NULL argument");
     if (!name) name = "checkpoint";
     *out = NULL;
@@ -652,6 +654,11 @@ lqf_status lqf_ckpt_parse(const uint8_t *buf, size_t len, const char *name, lqf_
     if (!st && !jlit(&j, '}')) st = jerr(&j, "expected ',' or '}'");
     jws(&j);
     if (!st && j.p != j.end) st = jerr(&j, "trailing characters after the header object");
+    if (!st && header_only) {
+        free(sp);
+        *out = c;
+        return LQF_OK;
+    }
     /* the spans: in bounds, sized by shape x dtype, tiling the data section in offset order */
     uint64_t dlen = len - 8 - n;
     const uint8_t *data = buf + 8 + n;
@@ -738,6 +745,38 @@ lqf_status lqf_ckpt_parse(const uint8_t *buf, size_t len, const char *name, lqf_
     }
     *out = c;
     return LQF_OK;
+}
+
+lqf_status lqf_ckpt_parse(const uint8_t *buf, size_t len, const char *name, lqf_ckpt **out) {
+    return parse(buf, len, name, 0, out);
+}
+
+lqf_status lqf_ckpt_load_header(const char *path, lqf_ckpt **out) {
+    if (!path || !out) return lqf_fail(LQF_ERR_ARG, "lqf_ckpt_load_header: NULL argument");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return lqf_fail(LQF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    uint8_t head[9] = {0}; /* the length and the header's first byte */
+    size_t got = fread(head, 1, sizeof head, f);
+    uint64_t n = 0;
+    for (int k = 0; k < 8; k++) n |= (uint64_t)head[k] << (8 * k);
+    uint8_t *buf = NULL;
+    if (got == sizeof head && n >= 2 && n <= MAX_HEADER && fstat(fileno(f), &sb) == 0) {
+        /* no more than the file holds: a short file is reported truncated by the parser */
+        uint64_t take = (uint64_t)sb.st_size - 8 < n ? (uint64_t)sb.st_size - 8 : n;
+        if (!(buf = malloc(8 + take))) {
+            fclose(f);
+            return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory for a header of %" PRIu64 " bytes", path, take);
+        }
+        memcpy(buf, head, sizeof head);
+        got = sizeof head + fread(buf + sizeof head, 1, take - 1, f);
+    }
+    fclose(f);
+    /* a short file or a bad length: the parser words the error from the first bytes */
+    lqf_status st = parse(buf ? buf : head, buf || got < 8 ? got : 8, path, 1, out);
+    free(buf);
+    return st;
 }
 
 lqf_status lqf_ckpt_load(const char *path, lqf_ckpt **out) {

@@ -69,6 +69,11 @@ lqf_status lqf_ckpt_save(const lqf_ckpt *c, const char *path);
 lqf_status lqf_ckpt_load(const char *path, lqf_ckpt **out);
 /* The same from bytes in memory; name is used in messages. */
 lqf_status lqf_ckpt_parse(const uint8_t *buf, size_t len, const char *name, lqf_ckpt **out);
+/* The metadata and the tensor list alone (every tensor's data NULL), reading only the
+ * file's header: what a caller that wants the self-description needs (the input contract,
+ * lqf_ckpt_get_info) without the cost of the tensors. The header is checked as
+ * lqf_ckpt_load checks it. */
+lqf_status lqf_ckpt_load_header(const char *path, lqf_ckpt **out);
 
 /* ---- the self-describing part, through the metadata map ---- */
 typedef struct {
