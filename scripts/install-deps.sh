@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libdnnl-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-      libjpeg62-turbo-dev libpng-dev)
+      libjpeg62-turbo-dev libpng-dev zlib1g-dev)
 if [ "${1:-}" = "--tools" ]; then
   pkgs+=(python3-torch python3-opencv python3-numpy python3-sklearn python3-scipy valgrind)
   command -v node > /dev/null || pkgs+=(nodejs)
