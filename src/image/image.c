@@ -40,16 +40,24 @@ lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_
     return LQF_OK;
 }
 
-lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out) {
-    *out = NULL;
+lqf_status lqf_image_check_decoded(uint64_t w, uint64_t h, const char *what, const char *name) {
     if (w == 0 || h == 0)
         return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s size %llux%llu", name, what, (unsigned long long)w,
                         (unsigned long long)h);
     if (w > LQF_IMAGE_MAX_PIXELS || h > LQF_IMAGE_MAX_PIXELS || w * h > LQF_IMAGE_MAX_PIXELS)
         return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %llux%llu %s is too large", name, (unsigned long long)w,
                         (unsigned long long)h, what);
-    lqf_status st = lqf_image_create((int)w, (int)h, order, out);
+    char img[96];
+    snprintf(img, sizeof img, "the decoded %llux%llu %s", (unsigned long long)w, (unsigned long long)h, what);
+    return lqf_check_alloc(w * h * 3, name, img);
+}
+
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out) {
+    *out = NULL;
+    lqf_status st = lqf_image_check_decoded(w, h, what, name);
+    if (st) return st;
+    st = lqf_image_create((int)w, (int)h, order, out);
     return st ? lqf_fail_context(st, "%s", name) : LQF_OK;
 }
 
