@@ -514,9 +514,12 @@ static lqf_status make_head(lqf_train *t) {
     if (type != LQF_HEAD_ADAFACE && (t->use_lap || hc.quality_gate > 0 || c->qgface))
         return lqf_fail(LQF_ERR_ARG, "train config: quality = laplacian, quality_gate and qgface need head = adaface "
                         "(the head is %s)", c->head);
-    lqf_status st = lqf_head_create(&hc, &t->head);
-    if (st) return st;
+    /* the class count comes from the data (a list's largest label, a pack's meta record) */
     size_t n = (size_t)t->D * t->C;
+    lqf_status st = lqf_check_alloc(lqf_mul_sat(n, 4 * sizeof(float)), c->data[0] ? c->data : "train config",
+                                    "the head kernel (embedding x classes, with gradient and optimiser state)");
+    if (!st) st = lqf_head_create(&hc, &t->head);
+    if (st) return st;
     t->W = lqf_alloc(n * sizeof(float));
     t->dW = lqf_alloc(n * sizeof(float));
     if (!t->W || !t->dW) return lqf_fail(LQF_ERR_NOMEM, "train: out of memory for the head (%zu floats)", n);
