@@ -18,7 +18,9 @@
 
 /* =========================================================================== object */
 
-lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_image **out) {
+/* zero = 0: the pixels are left unset (a decoder writes every one or fails), so a header that
+ * announces a large image commits no memory until the data that fills it arrives. */
+static lqf_status image_new(int width, int height, lqf_channel_order order, int zero, lqf_image **out) {
     if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_image_create: out is NULL");
     *out = NULL;
     if (width <= 0 || height <= 0 || (size_t)width * (size_t)height > LQF_IMAGE_MAX_PIXELS)
@@ -31,13 +33,17 @@ lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_
     im->height = height;
     im->channels = 3;
     im->order = order;
-    im->data = lqf_calloc((size_t)width * height * 3);
+    im->data = zero ? lqf_calloc((size_t)width * height * 3) : lqf_alloc((size_t)width * height * 3);
     if (!im->data) {
         free(im);
         return lqf_fail(LQF_ERR_NOMEM, "lqf_image_create: out of memory for %dx%d", width, height);
     }
     *out = im;
     return LQF_OK;
+}
+
+lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_image **out) {
+    return image_new(width, height, order, 1, out);
 }
 
 lqf_status lqf_image_check_decoded(uint64_t w, uint64_t h, const char *what, const char *name) {
@@ -57,7 +63,7 @@ lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, co
     *out = NULL;
     lqf_status st = lqf_image_check_decoded(w, h, what, name);
     if (st) return st;
-    st = lqf_image_create((int)w, (int)h, order, out);
+    st = image_new((int)w, (int)h, order, 0, out);
     return st ? lqf_fail_context(st, "%s", name) : LQF_OK;
 }
 
