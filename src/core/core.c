@@ -132,15 +132,21 @@ static uint64_t parse_limit(const char *s) {
     return (uint64_t)v << shift;
 }
 
-uint64_t lqf_max_alloc(void) {
-    static _Atomic uint64_t limit = 0; /* 0: not read yet */
-    uint64_t v = limit;
-    if (!v) limit = v = parse_limit(getenv("LQFACE_MAX_ALLOC"));
-    return v;
+uint64_t lqf_max_alloc(void) { return parse_limit(getenv("LQFACE_MAX_ALLOC")); /* once per file read: cheap */ }
+
+static _Thread_local uint64_t g_bound; /* 0: none */
+
+uint64_t lqf_alloc_bound(uint64_t bytes) {
+    uint64_t old = g_bound;
+    g_bound = bytes;
+    return old;
 }
 
 lqf_status lqf_check_alloc(uint64_t bytes, const char *file, const char *what) {
     uint64_t lim = lqf_max_alloc();
+    if (g_bound && bytes > g_bound && g_bound < lim)
+        return lqf_fail(LQF_ERR_NOMEM, "%s: %s would take %llu bytes, more than the input can hold (%llu)",
+                        file ? file : "input", what, (unsigned long long)bytes, (unsigned long long)g_bound);
     if (bytes <= lim) return LQF_OK;
     if (bytes == UINT64_MAX)
         return lqf_fail(LQF_ERR_NOMEM, "%s: %s would take more bytes than can be counted, over the allocation limit "
