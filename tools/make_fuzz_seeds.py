@@ -35,7 +35,7 @@ Regression classes (hostile inputs):
   pairs/cfp_huge_index        a 12-byte CFP pair list naming index 10000000 (an 80 MB map)
   pairs/cfp_repeat            CFP split lines repeating one long path (the list copies each)
   image/pgm_huge_header.pgm   a P5 header of 16000 x 16000 with no pixels (allocated first)
-  image/jpeg_huge_header.jpg  a baseline JPEG header of 65000 x 65000 with no scan
+  image/jpeg_huge_header.jpg  a baseline JPEG of 16000 x 16000 whose scan ends after 16 bytes
   recordio/meta_huge          a meta record saying the images are keys 1..999999999
   onnx/conv_one_input.onnx    Conv with only its data input (read an uninitialised weight)
   onnx/add_one_input.onnx     Add (constant folded) with only one input
@@ -53,7 +53,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 
 import cv2
 import numpy as np
@@ -80,8 +79,14 @@ def seed(target, name, data):
     put(CORPUS, target, "seed_" + name, data)
 
 
-def regress(target, name, data):
+EXPECTED = []  # tests/fuzz/regress/expected.txt: "target/file STATUS MAX_ALLOC fragment-or-key=value..."
+
+
+def regress(target, name, data, expect):
+    """A hostile input and what the hostile test must see: status, the allocation limit it runs
+    under (LQFACE_MAX_ALLOC), and a message fragment (errors) or counts (OK)."""
     put(REGRESS, target, name, data)
+    EXPECTED.append("%s/%s %s" % (target, name, expect))
 
 
 def tiny_bgr(w=8, h=6):
@@ -114,12 +119,14 @@ def images():
     seed("image", "p2.pgm", b"P2\n3 2\n65535\n0 1 2\n300 65535 7\n")
     seed("image", "p3.ppm", b"P3\n2 1\n255\n1 2 3 4 5 6\n")
     # hostile: sizes from the header with nothing behind them
-    regress("image", "pgm_huge_header.pgm", b"P5\n16000 16000\n255\n")
+    regress("image", "pgm_huge_header.pgm", b"P5\n16000 16000\n255\n", "FORMAT 1G truncated PGM")
     jpg = bytearray(enc(".jpg", img))
     sof = jpg.index(b"\xff\xc0")  # baseline SOF0: length(2) precision(1) height(2) width(2)
-    jpg[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
+    jpg[sof + 5:sof + 9] = struct.pack(">HH", 16000, 16000)
     sos = jpg.index(b"\xff\xda")
-    regress("image", "jpeg_huge_header.jpg", bytes(jpg[:sos]) + b"\xff\xd9")
+    sos_len = struct.unpack(">H", jpg[sos + 2:sos + 4])[0]
+    regress("image", "jpeg_huge_header.jpg", bytes(jpg[:sos + 2 + sos_len + 16]),  # the scan cut after 16 bytes
+            "FORMAT 1G truncated JPEG")
 
 
 # ---------------------------------------------------------------------------- bin
@@ -142,7 +149,7 @@ def bins():
     obj = ([big] * 3000, [True] * 1500)
     data = pickle.dumps(obj, protocol=4)
     assert len(data) < 64 * 1024
-    regress("bin", "memo_amplify.bin", data)
+    regress("bin", "memo_amplify.bin", data, "OK 1G pairs=1500 image_bytes=%d distinct_images=1" % len(big))
     # hostile: _codecs.encode(text, 'latin1') REDUCEd 3000 times on one memoised text
     text = ("\u00e9" * 16384).encode("utf-8")  # 32 KiB of UTF-8, 16 KiB latin-1
     p = bytearray(b"\x80\x02")
@@ -156,7 +163,7 @@ def bins():
     p += b"]("                                             # issame list; MARK
     p += b"\x88" * 1500 + b"e"
     p += b"t."                                             # TUPLE (from the first MARK); STOP
-    regress("bin", "encode_amplify.bin", bytes(p))
+    regress("bin", "encode_amplify.bin", bytes(p), "OK 1G pairs=1500 image_bytes=16384 distinct_images=1")
 
 
 # ---------------------------------------------------------------------------- recordio
@@ -176,7 +183,11 @@ def recordio():
     h = RecWriter()  # hostile: a meta record announcing a billion images
     h.write(0, ir_pack([999999999.0, 999999999.0], 0, 0, b""))
     h.write(1, ir_pack(0.0, 1, 0, imgs[0]))
-    regress("recordio", "meta_huge", bytes(h.data) + SEP + h.idx_text())
+    regress("recordio", "meta_huge", bytes(h.data) + SEP + h.idx_text(), "FORMAT 1G meta record says images are keys")
+    cut = bytearray(p.data)  # the second record's length runs past the end of the file
+    second = p.idx[1][1]
+    cut[second + 4:second + 8] = struct.pack("<I", 1 << 28)
+    regress("recordio", "length_beyond_file", bytes(cut), "FORMAT 1G beyond end of file")
 
 
 # ---------------------------------------------------------------------------- pairs
@@ -188,9 +199,11 @@ def pairs():
     pp = b"1 ../Data/Images/001/profile/01.jpg\n2 y/02.jpg\n"
     seed("pairs", "cfp_fp", b"\x02" + SEP.join([pf, pp, b"1,1\n2,2\n", b"1,2\n3,1\n", b"3,2\n", b"2,1\n"]))
     seed("pairs", "cfp_ff", b"\x03" + SEP.join([pf, b"", b"1,2\n", b"1,3\n"]))
-    regress("pairs", "cfp_huge_index", b"\x03" + SEP.join([b"10000000 a\n", b"", b"1,1\n", b"1,1\n"]))
+    regress("pairs", "cfp_huge_index", b"\x03" + SEP.join([b"10000000 a\n", b"", b"1,1\n", b"1,1\n"]),
+            "FORMAT 1G larger than the file's 1 lines")
     long_path = b"p" * 8000
-    regress("pairs", "cfp_repeat", b"\x03" + SEP.join([b"1 " + long_path + b"\n", b"", b"1,1\n" * 4000, b"1,1\n"]))
+    regress("pairs", "cfp_repeat", b"\x03" + SEP.join([b"1 " + long_path + b"\n", b"", b"1,1\n" * 4000, b"1,1\n"]),
+            "NOMEM 16M the pair list would take")
 
 
 # ---------------------------------------------------------------------------- checkpoint
@@ -214,13 +227,16 @@ def checkpoints(lqface):
          "d": ("F64", [], np.array([3.25]).tobytes()),
          "e": ("F32", [0, 4], b"")}
     seed("checkpoint", "mixed.safetensors", safetensors(t, {"k": "v\u00e9", "q": "\"\\"}))
-    regress("checkpoint", "short_header.safetensors", struct.pack("<Q", 100))
-    regress("checkpoint", "short_header9.safetensors", struct.pack("<Q", 1000) + b"{")
+    regress("checkpoint", "short_header.safetensors", struct.pack("<Q", 100), "FORMAT 1G header length 100")
+    regress("checkpoint", "short_header9.safetensors", struct.pack("<Q", 1000) + b"{", "FORMAT 1G truncated")
     if not lqface:
         print("no --lqface: the lqface checkpoint seeds are not written", file=sys.stderr)
         return
     orl = os.path.join(SHARED, "data", "orl", "att_faces")
-    with tempfile.TemporaryDirectory() as tmp:
+    tmp = "/tmp/lqface_fuzz_seeds"  # a fixed place: the config in the checkpoint names it
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    if True:
         lst = os.path.join(tmp, "train.lst")
         with open(lst, "w") as f:
             f.write("s1/1.pgm 0\ns1/2.pgm 0\ns2/1.pgm 1\ns2/2.pgm 1\n")
@@ -250,7 +266,9 @@ def checkpoints(lqface):
             if k != "__metadata__":
                 b0, b1 = v["data_offsets"]
                 tensors[k] = (v["dtype"], v["shape"], body[b0:b1])
-        regress("checkpoint", "huge_config.safetensors", safetensors(tensors, meta))
+        regress("checkpoint", "huge_config.safetensors", safetensors(tensors, meta),
+                "NOMEM 1G more than the input can hold")
+    shutil.rmtree(tmp)
 
 
 # ---------------------------------------------------------------------------- train config
@@ -353,14 +371,14 @@ def onnx():
         seed("onnx", name, open(os.path.join(ROOT, "tests/data/onnx", name), "rb").read())
     # hostile (pending the importer's table-driven input check and size bounds)
     regress("onnx", "conv_one_input.onnx", model([node("Conv", ["x"], ["y"], "conv", [attr("kernel_shape", ints=[3, 3])])],
-                                                 [], [x], [value_info("y", [1, 4, 6, 6])]))
+                                                 [], [x], [value_info("y", [1, 4, 6, 6])]), "FORMAT 256M 'conv'")
     regress("onnx", "add_one_input.onnx", model([node("Add", ["k"], ["a"], "add"), node("Add", ["x", "a"], ["y"], "add2")],
                                                 [tensor("k", [1, 3, 1, 1], values=[1, 2, 3])], [x],
-                                                [value_info("y", [1, 3, 8, 8])]))
+                                                [value_info("y", [1, 3, 8, 8])]), "FORMAT 256M 'add'")
     regress("onnx", "gather_one_input.onnx", model([node("Shape", ["x"], ["s"], "shape"),
                                                     node("Gather", ["s"], ["g"], "gather"),
                                                     node("Reshape", ["x", "g"], ["y"], "reshape")],
-                                                   [], [x], [value_info("y", [1, 3, 64])]))
+                                                   [], [x], [value_info("y", [1, 3, 64])]), "FORMAT 256M 'gather'")
     # constant folding from 4 bytes: Concat and broadcast Adds grow [1] to [8192, 8192]
     # (512 MB of doubles) and then to [1 << 26, 32] (16 GiB)
     i64 = lambda name, v: tensor(name, [len(v)], INT64, values=v)  # noqa: E731
@@ -375,10 +393,10 @@ def onnx():
          node("Add", ["f2", "b"], ["m3"], "add3"), node("Mul", ["x", "m3"], ["y"], "mul")],
         [tensor("k", [1], values=[1]), i64("r32", [32, 1]), i64("c32s", [1, 32]), i64("s1024", [1024]),
          i64("r8k", [8192, 1]), i64("c8ks", [1, 8192]), i64("big", [1 << 26, 1])],
-        [x], [value_info("y", [1, 3, 8, 8])]))
+        [x], [value_info("y", [1, 3, 8, 8])]), "NOMEM 256M LQFACE_MAX_ALLOC")
     regress("onnx", "dims_no_data.onnx", model([node("Add", ["x", "k"], ["y"], "add")],
                                                [tensor("k", [1 << 27, 16], raw=b"\0\0\x80\x3f")], [x],
-                                               [value_info("y", [1, 3, 8, 8])]))
+                                               [value_info("y", [1, 3, 8, 8])]), "FORMAT 256M holds 4 bytes")
 
 
 def main():
@@ -399,8 +417,13 @@ def main():
     checkpoints(args.lqface)
     configs()
     onnx()
+    with open(os.path.join(REGRESS, "expected.txt"), "w") as f:
+        f.write("# written by tools/make_fuzz_seeds.py: input, status, LQFACE_MAX_ALLOC, then a message fragment\n"
+                "# (errors) or key=value counts (OK); onnx/ lines: tests/test_onnx_hostile.c, the others:\n"
+                "# tests/test_hostile.c\n")
+        f.write("\n".join(EXPECTED) + "\n")
     for base in (CORPUS, REGRESS):
-        for t in sorted(os.listdir(base)):
+        for t in sorted(x for x in os.listdir(base) if os.path.isdir(os.path.join(base, x))):
             files = os.listdir(os.path.join(base, t))
             size = sum(os.path.getsize(os.path.join(base, t, f)) for f in files)
             print("%s/%s: %d files, %d bytes" % (os.path.relpath(base, ROOT), t, len(files), size))

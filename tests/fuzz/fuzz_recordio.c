@@ -14,14 +14,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const uint8_t *rec = NULL, *idx = NULL, *prop = NULL;
-    size_t nrec = 0, nidx = 0, nprop = 0;
-    fuzz_part(&data, &size, &rec, &nrec);
-    int has_idx = fuzz_part(&data, &size, &idx, &nidx);
-    int has_prop = fuzz_part(&data, &size, &prop, &nprop);
-    const char *rp = fuzz_file("t.rec", rec, nrec, 0);
-    fuzz_file("t.idx", has_idx ? idx : NULL, nidx, 1);
-    fuzz_file("property", has_prop ? prop : NULL, nprop, 2);
+    const char *rp = fuzz_rec_files(data, size);
     lqf_rec_summary sum;
     lqf_rec_check(rp, &sum);
     lqf_dataset *d = NULL;

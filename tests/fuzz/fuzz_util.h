@@ -81,4 +81,59 @@ static inline int fuzz_part(const uint8_t **data, size_t *size, const uint8_t **
     return 1;
 }
 
+/* The files of a multi-part RecordIO input (.rec, then optional .idx and property) in the
+ * scratch directory; returns the .rec path. */
+static inline const char *fuzz_rec_files(const uint8_t *data, size_t size) {
+    const uint8_t *rec = NULL, *idx = NULL, *prop = NULL;
+    size_t nrec = 0, nidx = 0, nprop = 0;
+    fuzz_part(&data, &size, &rec, &nrec);
+    int has_idx = fuzz_part(&data, &size, &idx, &nidx);
+    int has_prop = fuzz_part(&data, &size, &prop, &nprop);
+    fuzz_file("t.idx", has_idx ? idx : NULL, nidx, 1);
+    fuzz_file("property", has_prop ? prop : NULL, nprop, 2);
+    return fuzz_file("t.rec", rec, nrec, 0);
+}
+
+/* A CFP protocol directory from the parts Pair_list_F.txt, Pair_list_P.txt, then same.txt and
+ * diff.txt of folds 01..03 of `split`; returns the directory. */
+static inline const char *fuzz_cfp_dir(const uint8_t *data, size_t size, const char *split) {
+    const uint8_t *part = NULL;
+    size_t len = 0;
+    char name[128];
+    static char dir[256];
+    snprintf(dir, sizeof dir, "%s/cfp", fuzz_dir());
+    mkdir(dir, 0700);
+    for (int k = 0; k < 2; k++) {
+        int have = fuzz_part(&data, &size, &part, &len);
+        fuzz_file(k ? "cfp/Pair_list_P.txt" : "cfp/Pair_list_F.txt", have ? part : NULL, len, 0);
+    }
+    snprintf(name, sizeof name, "%s/cfp/Split", fuzz_dir());
+    mkdir(name, 0700);
+    snprintf(name, sizeof name, "%s/cfp/Split/%s", fuzz_dir(), split);
+    mkdir(name, 0700);
+    for (int f = 1; f <= 3; f++) {
+        snprintf(name, sizeof name, "%s/cfp/Split/%s/%02d", fuzz_dir(), split, f);
+        mkdir(name, 0700);
+        for (int k = 0; k < 2; k++) {
+            snprintf(name, sizeof name, "cfp/Split/%s/%02d/%s.txt", split, f, k ? "diff" : "same");
+            int have = fuzz_part(&data, &size, &part, &len);
+            fuzz_file(name, have ? part : NULL, len, 0);
+        }
+    }
+    return dir;
+}
+
+/* A pair list input: first byte 0 LFW, 1 generic list, 2 CFP FP, 3 CFP FF (| 4: LFW with a
+ * root), then the file(s). */
+static inline lqf_status fuzz_pairs_load(const uint8_t *data, size_t size, lqf_pair_list **p) {
+    *p = NULL;
+    if (size < 1) return LQF_ERR_ARG;
+    int kind = data[0] & 3, rooted = data[0] & 4;
+    data++, size--;
+    if (kind == 0) return lqf_pairs_load_lfw(fuzz_memfd(data, size), rooted ? "/root" : NULL, p);
+    if (kind == 1) return lqf_pairs_load_list(fuzz_memfd(data, size), "root", p);
+    const char *split = kind == 2 ? "FP" : "FF";
+    return lqf_pairs_load_cfp(fuzz_cfp_dir(data, size, split), split, p);
+}
+
 #endif
