@@ -36,6 +36,7 @@ Regression classes (hostile inputs):
   pairs/cfp_repeat            CFP split lines repeating one long path (the list copies each)
   image/pgm_huge_header.pgm   a P5 header of 16000 x 16000 with no pixels (allocated first)
   image/jpeg_huge_header.jpg  a baseline JPEG of 16000 x 16000 whose scan ends after 16 bytes
+  image/png_chunk_length.png  (found by fuzzing) an eXIf chunk of 1.7 GB in a 45-byte file
   recordio/meta_huge          a meta record saying the images are keys 1..999999999
   onnx/conv_one_input.onnx    Conv with only its data input (read an uninitialised weight)
   onnx/add_one_input.onnx     Add (constant folded) with only one input
@@ -53,6 +54,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 
 import cv2
 import numpy as np
@@ -125,6 +127,12 @@ def images():
     jpg[sof + 5:sof + 9] = struct.pack(">HH", 16000, 16000)
     sos = jpg.index(b"\xff\xda")
     sos_len = struct.unpack(">H", jpg[sos + 2:sos + 4])[0]
+    # found by fuzz_image (a 10 s timeout under ASan): an eXIf chunk whose length (1.7 GB) is
+    # far beyond the file, which libpng allocated before reading it
+    ihdr = struct.pack(">IIBBBBB", 40, 30, 8, 3, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    regress("image", "png_chunk_length.png", png + struct.pack(">I", 0x65584966) + b"eXIfeXIfPLTE",
+            "FORMAT 1G a chunk is longer than the file")
     regress("image", "jpeg_huge_header.jpg", bytes(jpg[:sos + 2 + sos_len + 16]),  # the scan cut after 16 bytes
             "FORMAT 1G truncated JPEG")
 
