@@ -12,7 +12,8 @@
 # Targets: image bin recordio pairs checkpoint train_config, and onnx — left out of "all" until
 # the importer checks node input counts and folded-constant sizes (tests/fuzz/regress/onnx
 # crashes today; FUZZ_ONNX=1 puts it back in "all"). docs/robustness.md has the campaigns.
-# Environment: FUZZ_FLAGS (extra libFuzzer flags), BUILD (build-fuzz).
+# Environment: FUZZ_TIMEOUT (seconds one input may take, 10; a campaign on a machine shared
+# under nice -n 19 wants 30), FUZZ_FLAGS (extra libFuzzer flags), BUILD (build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-fuzz}
@@ -26,6 +27,7 @@ if [ "${1:-}" = "--merge" ]; then
 fi
 target=${1:-all}
 seconds=${2:-60}
+timeout=${FUZZ_TIMEOUT:-10}
 [ "$target" = all ] && targets=$ALL || targets=$target
 
 scripts/install-deps.sh
@@ -59,14 +61,14 @@ for t in $targets; do
   dict=()
   [ -f "tests/fuzz/dict/$t.dict" ] && dict=(-dict="tests/fuzz/dict/$t.dict")
   if [ $merge = 1 ]; then
-    "$bin" -merge=1 -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 "tests/fuzz/corpus/$t" "$out/corpus" \
+    "$bin" -merge=1 -max_len="$(max_len "$t")" -timeout="$timeout" -rss_limit_mb=2048 "tests/fuzz/corpus/$t" "$out/corpus" \
       2>&1 | grep -E "MERGE-OUTER: [0-9]+ new files" || true
     continue
   fi
   inputs=("tests/fuzz/corpus/$t")
   [ -d "tests/fuzz/regress/$t" ] && inputs+=("tests/fuzz/regress/$t")
   n=$(find "${inputs[@]}" -type f | wc -l)
-  if "$bin" -runs=0 -timeout=10 -rss_limit_mb=2048 "${inputs[@]}" > "$out/replay.log" 2>&1; then
+  if "$bin" -runs=0 -timeout="$timeout" -rss_limit_mb=2048 "${inputs[@]}" > "$out/replay.log" 2>&1; then
     echo "fuzz $t: replay of $n committed inputs: ok"
   else
     echo "fuzz $t: replay of $n committed inputs FAILED:"
@@ -77,7 +79,7 @@ for t in $targets; do
   [ "$seconds" -gt 0 ] || continue
   cp -n tests/fuzz/corpus/"$t"/* "$out/corpus/" 2>/dev/null || true
   # shellcheck disable=SC2086
-  if "$bin" "$out/corpus" "${dict[@]}" -max_len="$(max_len "$t")" -max_total_time="$seconds" -timeout=10 \
+  if "$bin" "$out/corpus" "${dict[@]}" -max_len="$(max_len "$t")" -max_total_time="$seconds" -timeout="$timeout" \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" ${FUZZ_FLAGS:-} > "$out/fuzz.log" 2>&1; then
     stats=$(grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "$out/fuzz.log" | tail -1 | sed 's/  */ /g')
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
