@@ -105,6 +105,14 @@ static int on_progress(void *user, const lqf_train_progress *p) {
             printf("%sepoch %d done: mean loss %.4f, train accuracy %.3f\n", u->tty ? "\n" : "", p->epoch + 1,
                    p->epoch_loss, p->epoch_acc);
         break;
+    case LQF_TRAIN_EV_RESUME:
+        if (u->log) {
+            fprintf(u->log, "{\"event\":\"resume\",\"step\":%ld,\"message\":", p->step);
+            cli_json_str(u->log, p->path);
+            fprintf(u->log, "}\n");
+        }
+        fprintf(stderr, "lqface train: %s\n", p->path);
+        break;
     case LQF_TRAIN_EV_BADDATA:
         if (u->log) {
             fprintf(u->log, "{\"event\":\"bad_item\",\"step\":%ld,\"message\":", p->step);
