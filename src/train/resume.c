@@ -78,7 +78,7 @@ static lqf_status list_dir(const char *dir, numbered **out, int *n_out) {
         free(v);
         return st;
     }
-    qsort(v, (size_t)n, sizeof *v, cmp_step);
+    if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp_step);
     *out = v;
     *n_out = n;
     return LQF_OK;
