@@ -3,7 +3,7 @@
 # clean (--error-exitcode=1: invalid reads or writes, uses of uninitialised values, bad frees,
 # and definite leaks are errors): detect and embed on LFW photos, eval verify on 10 LFW pairs
 # (detection, alignment, embedding, protocol, report), train on ORL with configs/orl_tiny.conf
-# for 3 steps with a checkpoint, then info and embed through that checkpoint. Builds a portable
+# (at 112 px) for 3 steps with a checkpoint, then info and embed through that checkpoint. Builds a portable
 # RelWithDebInfo tree into build-valgrind/ (valgrind does not run AVX-512, so no
 # -march=native), one thread. Takes ~10 minutes on 2 cores; not part of CI (docs/robustness.md).
 #   scripts/valgrind.sh [RUN...]     runs: detect embed eval train (default: all)
@@ -18,9 +18,9 @@ LFW=$LQFACE_SHARED/data/lfw/lfw-deepfunneled
 ORL=$LQFACE_SHARED/data/orl/att_faces
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE # set: lqface does not re-execute itself (/proc/self/exe is valgrind)
 VG=(valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
-    --num-callers=30)
+    --num-callers=30 --suppressions=tests/valgrind.supp) # oneDNN's JIT vector over-reads, see the file
 fails=0
 vg() { # vg NAME ARGS...: one run under memcheck, its log in $TMP/NAME.vg
   local name=$1
@@ -50,9 +50,10 @@ for r in "${runs[@]}"; do
     train)
       for s in 1 2 3 4 5 6 7 8; do for i in 1 2; do echo "s$s/$i.pgm $((s - 1))"; done; done > "$TMP/train.lst"
       vg train train --config configs/orl_tiny.conf --data "$TMP/train.lst" --data_root "$ORL" --steps 3 --batch 8 \
-        --loader_threads 1 --ckpt_dir "$TMP/run" --val_pairs "" --quiet
+        --input_size 112 --loader_threads 1 --ckpt_dir "$TMP/run" --val_pairs "" --quiet
       vg info_ckpt info "$TMP/run/ckpt_step00000003.safetensors"
-      vg embed_ckpt embed -m "$TMP/run/ckpt_step00000003.safetensors" "$ORL/s1/1.pgm" --aligned ;;
+      { printf 'P5\n112 112\n255\n'; tail -c 10304 "$ORL/s1/1.pgm"; tail -c 2240 "$ORL/s1/2.pgm"; } > "$TMP/face.pgm"
+      vg embed_ckpt embed -m "$TMP/run/ckpt_step00000003.safetensors" "$TMP/face.pgm" --aligned ;;
     *) echo "valgrind.sh: unknown run $r (detect embed eval train)"; exit 2 ;;
   esac
 done
