@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "augment/degrade.h"
+#include "core/text.h"
 #include "train/run.h"
 
 #include <errno.h>
@@ -104,6 +105,14 @@ static int on_progress(void *user, const lqf_train_progress *p) {
         if (!u->quiet)
             printf("%sepoch %d done: mean loss %.4f, train accuracy %.3f\n", u->tty ? "\n" : "", p->epoch + 1,
                    p->epoch_loss, p->epoch_acc);
+        break;
+    case LQF_TRAIN_EV_RESUME:
+        if (u->log) {
+            fprintf(u->log, "{\"event\":\"resume\",\"step\":%ld,\"message\":", p->step);
+            lqf_json_write_str(u->log, p->path);
+            fprintf(u->log, "}\n");
+        }
+        fprintf(stderr, "lqface train: %s\n", p->path);
         break;
     case LQF_TRAIN_EV_BADDATA:
         if (u->log) {

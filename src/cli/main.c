@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +50,9 @@ static void passive_threads(char **argv) {
 
 int main(int argc, char **argv) {
     passive_threads(argv);
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, which the library reports
+     * naming the file, instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return argc < 2 ? 2 : 0;

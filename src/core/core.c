@@ -6,6 +6,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,6 +94,11 @@ lqf_status lqf_read_file(const char *path, uint8_t **data, size_t *len) {
         fclose(f);
         return lqf_fail(LQF_ERR_IO, "%s: cannot read size", path);
     }
+    lqf_status st = lqf_check_alloc((uint64_t)n + 1, path, "reading the file");
+    if (st) {
+        fclose(f);
+        return st;
+    }
     rewind(f);
     uint8_t *buf = malloc((size_t)n + 1);
     if (!buf) {
@@ -109,6 +115,64 @@ lqf_status lqf_read_file(const char *path, uint8_t **data, size_t *len) {
     *data = buf;
     *len = (size_t)n;
     return LQF_OK;
+}
+
+/* ------------------------------------------------------------------ allocation limit */
+static uint64_t parse_limit(const char *s) {
+    if (!s || !*s) return LQF_MAX_ALLOC_DEFAULT;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || s[0] == '-') return LQF_MAX_ALLOC_DEFAULT;
+    int shift = 0;
+    if (*end == 'k' || *end == 'K') shift = 10, end++;
+    else if (*end == 'm' || *end == 'M') shift = 20, end++;
+    else if (*end == 'g' || *end == 'G') shift = 30, end++;
+    if (*end || v == 0 || v > (UINT64_MAX >> shift)) return LQF_MAX_ALLOC_DEFAULT;
+    return (uint64_t)v << shift;
+}
+
+uint64_t lqf_max_alloc(void) { return parse_limit(getenv("LQFACE_MAX_ALLOC")); /* once per file read: cheap */ }
+
+static _Thread_local uint64_t g_bound; /* 0: none */
+
+uint64_t lqf_alloc_bound(uint64_t bytes) {
+    uint64_t old = g_bound;
+    g_bound = bytes;
+    return old;
+}
+
+lqf_status lqf_check_alloc(uint64_t bytes, const char *file, const char *what) {
+    uint64_t lim = lqf_max_alloc();
+    if (g_bound && bytes > g_bound && g_bound < lim)
+        return lqf_fail(LQF_ERR_NOMEM, "%s: %s would take %llu bytes, more than the input can hold (%llu)",
+                        file ? file : "input", what, (unsigned long long)bytes, (unsigned long long)g_bound);
+    if (bytes <= lim) return LQF_OK;
+    if (bytes == UINT64_MAX)
+        return lqf_fail(LQF_ERR_NOMEM, "%s: %s would take more bytes than can be counted, over the allocation limit "
+                        "%llu (LQFACE_MAX_ALLOC)", file ? file : "input", what, (unsigned long long)lim);
+    return lqf_fail(LQF_ERR_NOMEM, "%s: %s would take %llu bytes, over the allocation limit %llu (LQFACE_MAX_ALLOC)",
+                    file ? file : "input", what, (unsigned long long)bytes, (unsigned long long)lim);
+}
+
+uint64_t lqf_mul_sat(uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/* ------------------------------------------------------------------ fault injection */
+static _Atomic long g_fault_step = -1;
+void lqf_fault_set_step(long step) { g_fault_step = step; }
+
+int lqf_fault(const char *point) {
+    const char *f = getenv("LQFACE_FAULT");
+    if (!f || !*f) return 0;
+    char action[8], where[64];
+    long at = 0;
+    if (sscanf(f, "%7[a-z]:%63[a-z_]:%ld", action, where, &at) != 3 || strcmp(where, point)) return 0;
+    if (at >= 0 && at != g_fault_step) return 0;
+    if (!strcmp(action, "kill")) raise(SIGKILL);
+    return !strcmp(action, "fail");
 }
 
 static int g_threads = 0;

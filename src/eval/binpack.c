@@ -5,8 +5,10 @@
  * _codecs.encode(latin-1 text) under protocol 2), numpy uint8 arrays from cv2.imencode
  * (numpy.core.multiarray._reconstruct + BUILD with the raw data; protocol 5's _frombuffer of
  * an in-band BYTEARRAY8), Python or numpy bools.
- * Anything else is rejected with the opcode and its byte offset. The encoded images are
- * copied into one buffer owned by the lqf_bin_pack.
+ * Anything else is rejected with the opcode and its byte offset. The encoded images are not
+ * copied: they point into the file's bytes (or the one latin-1 conversion of a text), which
+ * the lqf_bin_pack keeps, so an image the pickle references many times (memo) is stored once
+ * and memory stays linear in the file size.
  */
 #include "eval/eval.h"
 
@@ -26,6 +28,8 @@ typedef struct {
     int *kids; /* T_TUPLE, T_LIST, T_DICT (key, value, ...) */
     int nk, ck;
     int dtype; /* T_NDARRAY: dtype object id, -1 until built */
+    int latin1; /* T_STR: the id of its _codecs.encode(latin-1) result, -1 until made */
+    int src;    /* T_NDARRAY: the bytes object its data is (once built) */
 } pobj;
 
 typedef struct {
@@ -65,7 +69,7 @@ static int new_obj(vm *v, int type) {
     pobj *o = &v->obj[v->nobj];
     memset(o, 0, sizeof *o);
     o->type = type;
-    o->dtype = -1;
+    o->dtype = o->latin1 = -1;
     return v->nobj++;
 }
 
@@ -185,8 +189,15 @@ static lqf_status push_global(vm *v, const char *mod, size_t ml, const char *nam
     return push(v, id);
 }
 
-/* _codecs.encode(text, 'latin1'): UTF-8 text whose code points are all < 256 -> bytes. */
-static lqf_status latin1_bytes(vm *v, const pobj *s, int *out) {
+/* _codecs.encode(text, 'latin1'): UTF-8 text whose code points are all < 256 -> bytes. The
+ * result is made once per text object and shared by later calls (a pickle can call encode on
+ * one memoised text any number of times: copying each time would amplify the file). */
+static lqf_status latin1_bytes(vm *v, int text, int *out) {
+    if (v->obj[text].latin1 >= 0) {
+        *out = v->obj[text].latin1;
+        return LQF_OK;
+    }
+    const pobj *s = &v->obj[text];
     uint8_t *b = malloc(s->len ? s->len : 1);
     if (!b) return nomem(v);
     size_t n = 0;
@@ -213,6 +224,7 @@ static lqf_status latin1_bytes(vm *v, const pobj *s, int *out) {
         return nomem(v);
     }
     v->obj[id].p = b, v->obj[id].len = n, v->obj[id].owned = 1;
+    v->obj[text].latin1 = id;
     *out = id;
     return LQF_OK;
 }
@@ -233,7 +245,7 @@ static lqf_status set_array(vm *v, int arr, int dtype, int shape_id, int data_id
     }
     if (count != data->len) return malformed(v, "numpy array shape does not match its data size");
     pobj *o = &v->obj[arr];
-    o->p = data->p, o->len = data->len, o->dtype = dtype;
+    o->p = data->p, o->len = data->len, o->dtype = dtype, o->src = data_id;
     return LQF_OK;
 }
 
@@ -249,7 +261,7 @@ static lqf_status do_reduce(vm *v) {
         if (a->nk != 2 || v->obj[a->kids[0]].type != T_STR || !(str_is(&v->obj[a->kids[1]], "latin1") ||
                                                                 str_is(&v->obj[a->kids[1]], "latin-1")))
             return malformed(v, "_codecs.encode needs (text, 'latin1')");
-        if ((st = latin1_bytes(v, &v->obj[a->kids[0]], &id))) return st;
+        if ((st = latin1_bytes(v, a->kids[0], &id))) return st;
         break;
     }
     case G_BYTES:
@@ -489,13 +501,19 @@ static lqf_status run_vm(vm *v, int *result) {
 
 /* ------------------------------------------------------------------ public */
 typedef struct {
-    uint8_t *blob;
+    uint8_t *file;    /* the file's bytes: images stored in the pickle point into them */
+    uint8_t **owned;  /* latin-1 conversions images point into */
+    int n_owned;
 } bin_storage;
 
 void lqf_bin_free(lqf_bin_pack *b) {
     if (!b) return;
     bin_storage *s = b->storage_;
-    if (s) free(s->blob);
+    if (s) {
+        free(s->file);
+        for (int k = 0; k < s->n_owned; k++) free(s->owned[k]);
+        free(s->owned);
+    }
     free(s);
     free(b->image);
     free(b->image_len);
@@ -514,7 +532,24 @@ static void vm_free(vm *v) {
     free(v->memo);
 }
 
-static lqf_status collect(vm *v, int root, lqf_bin_pack **out) {
+/* Move the file's bytes and the latin-1 buffers images point into from the vm to s. */
+static lqf_status keep_storage(vm *v, const pobj *bins, uint8_t **file, bin_storage *s) {
+    int n = 0;
+    for (int k = 0; k < v->nobj; k++) n += v->obj[k].owned;
+    if (n && !(s->owned = malloc((size_t)n * sizeof *s->owned))) return nomem(v);
+    for (int k = 0; k < bins->nk; k++) {
+        pobj *o = &v->obj[bins->kids[k]];
+        if (o->type == T_NDARRAY) o = &v->obj[o->src];
+        if (!o->owned) continue;
+        s->owned[s->n_owned++] = (uint8_t *)o->p;
+        o->owned = 0; /* now the pack's */
+    }
+    s->file = *file;
+    *file = NULL;
+    return LQF_OK;
+}
+
+static lqf_status collect(vm *v, int root, uint8_t **file, lqf_bin_pack **out) {
     const pobj *r = &v->obj[root];
     if ((r->type != T_TUPLE && r->type != T_LIST) || r->nk != 2)
         return lqf_fail(LQF_ERR_FORMAT, "%s: not an insightface .bin (the pickle is not a pair (bins, issame_list))", v->file);
@@ -529,31 +564,25 @@ static lqf_status collect(vm *v, int root, lqf_bin_pack **out) {
     if (bins->nk != 2 * n_same)
         return lqf_fail(LQF_ERR_FORMAT, "%s: insightface .bin with %d images for %d pairs (expected %d)", v->file,
                         bins->nk, n_same, 2 * n_same);
-    size_t total = 0;
     for (int k = 0; k < bins->nk; k++) {
         const pobj *o = &v->obj[bins->kids[k]];
         if (o->type != T_BYTES && !(o->type == T_NDARRAY && o->dtype >= 0))
             return lqf_fail(LQF_ERR_FORMAT, "%s: not an insightface .bin (image %d is not bytes or a uint8 array)",
                             v->file, k);
-        total += o->len;
     }
     lqf_bin_pack *b = calloc(1, sizeof *b);
     bin_storage *s = calloc(1, sizeof *s);
     if (b) b->storage_ = s;
-    if (!b || !s || !(s->blob = malloc(total ? total : 1)) ||
-        !(b->image = malloc((size_t)bins->nk * sizeof *b->image)) ||
+    if (!b || !s || !(b->image = malloc((size_t)bins->nk * sizeof *b->image)) ||
         !(b->image_len = malloc((size_t)bins->nk * sizeof *b->image_len)) || !(b->issame = malloc((size_t)n_same))) {
         if (!b) free(s);
         lqf_bin_free(b);
         return nomem(v);
     }
-    size_t off = 0;
-    for (int k = 0; k < bins->nk; k++) {
+    for (int k = 0; k < bins->nk; k++) { /* shared, not copied */
         const pobj *o = &v->obj[bins->kids[k]];
-        if (o->len) memcpy(s->blob + off, o->p, o->len);
-        b->image[k] = s->blob + off;
+        b->image[k] = o->p;
         b->image_len[k] = o->len;
-        off += o->len;
     }
     for (int k = 0; k < n_same; k++) {
         int64_t val;
@@ -574,6 +603,11 @@ static lqf_status collect(vm *v, int root, lqf_bin_pack **out) {
         }
         b->issame[k] = (uint8_t)val;
     }
+    lqf_status st = keep_storage(v, bins, file, s);
+    if (st) {
+        lqf_bin_free(b);
+        return st;
+    }
     b->n_pairs = n_same;
     b->n_images = bins->nk;
     *out = b;
@@ -591,8 +625,8 @@ lqf_status lqf_bin_load(const char *path, lqf_bin_pack **out) {
     v.file = path, v.buf = data, v.len = len;
     int root = -1;
     st = run_vm(&v, &root);
-    if (!st) st = collect(&v, root, out);
+    if (!st) st = collect(&v, root, &data, out);
     vm_free(&v);
-    free(data);
+    free(data); /* NULL when the pack kept it */
     return st;
 }

@@ -79,6 +79,7 @@ static int parse_int(const char *s, long *v) {
 typedef struct {
     lqf_pair_list *p;
     int cap;
+    uint64_t bytes; /* held by the list: checked against the allocation limit (CFP pairs repeat paths) */
 } builder;
 
 void lqf_pair_list_free(lqf_pair_list *p) {
@@ -120,6 +121,13 @@ static lqf_status add_pair(builder *b, char *a, char *c, int same, const char *f
         free(a), free(c);
         return lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", file);
     }
+    b->bytes += strlen(a) + strlen(c) + 2 + 2 * sizeof(char *) + sizeof(int) + 1;
+    lqf_status st = lqf_check_alloc(b->bytes, file, "the pair list");
+    if (!st && p->n == INT_MAX) st = lqf_fail(LQF_ERR_FORMAT, "%s: more than %d pairs", file, INT_MAX);
+    if (st) {
+        free(a), free(c);
+        return st;
+    }
     if (p->n == b->cap) {
         int cap = b->cap ? 2 * b->cap : 1024;
         char **na = realloc(p->path_a, (size_t)cap * sizeof *na);
@@ -146,6 +154,7 @@ static lqf_status add_pair(builder *b, char *a, char *c, int same, const char *f
 
 static lqf_status builder_init(builder *b, const char *file) {
     b->cap = 0;
+    b->bytes = 0;
     b->p = calloc(1, sizeof *b->p);
     return b->p ? LQF_OK : lqf_fail(LQF_ERR_NOMEM, "%s: out of memory", file);
 }
@@ -280,13 +289,22 @@ static lqf_status read_index_map(const char *dir, const char *name, index_map *m
         return st;
     }
     int cap = 0;
+    long lines = 0; /* an index beyond the file's line count would size the map from nothing */
+    for (const char *q = lr.buf, *e = lr.buf + lr.len; q < e; lines++) {
+        q = memchr(q, '\n', (size_t)(e - q));
+        q = q ? q + 1 : e;
+    }
     char *line, *tok[3];
     while ((line = lqf_lines_next(&lr))) {
         int n = lqf_split_tokens(line, tok, 2, 0);
         if (n == 0) continue;
         long idx;
-        if (n != 2 || !parse_int(tok[0], &idx) || idx < 1 || idx > 10000000) {
+        if (n != 2 || !parse_int(tok[0], &idx) || idx < 1 || idx > INT_MAX / 4) {
             st = lqf_fail(LQF_ERR_FORMAT, "%s:%d: expected `index path`", file, lr.line);
+            break;
+        }
+        if (idx > lines) {
+            st = lqf_fail(LQF_ERR_FORMAT, "%s:%d: index %ld is larger than the file's %ld lines", file, lr.line, idx, lines);
             break;
         }
         if (idx >= cap) {

@@ -18,7 +18,9 @@
 
 /* =========================================================================== object */
 
-lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_image **out) {
+/* zero = 0: the pixels are left unset (a decoder writes every one or fails), so a header that
+ * announces a large image commits no memory until the data that fills it arrives. */
+static lqf_status image_new(int width, int height, lqf_channel_order order, int zero, lqf_image **out) {
     if (!out) return lqf_fail(LQF_ERR_ARG, "lqf_image_create: out is NULL");
     *out = NULL;
     if (width <= 0 || height <= 0 || (size_t)width * (size_t)height > LQF_IMAGE_MAX_PIXELS)
@@ -31,7 +33,7 @@ lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_
     im->height = height;
     im->channels = 3;
     im->order = order;
-    im->data = lqf_calloc((size_t)width * height * 3);
+    im->data = zero ? lqf_calloc((size_t)width * height * 3) : lqf_alloc((size_t)width * height * 3);
     if (!im->data) {
         free(im);
         return lqf_fail(LQF_ERR_NOMEM, "lqf_image_create: out of memory for %dx%d", width, height);
@@ -40,16 +42,28 @@ lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_
     return LQF_OK;
 }
 
-lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
-                                    lqf_channel_order order, lqf_image **out) {
-    *out = NULL;
+lqf_status lqf_image_create(int width, int height, lqf_channel_order order, lqf_image **out) {
+    return image_new(width, height, order, 1, out);
+}
+
+lqf_status lqf_image_check_decoded(uint64_t w, uint64_t h, const char *what, const char *name) {
     if (w == 0 || h == 0)
         return lqf_fail(LQF_ERR_FORMAT, "%s: bad %s size %llux%llu", name, what, (unsigned long long)w,
                         (unsigned long long)h);
     if (w > LQF_IMAGE_MAX_PIXELS || h > LQF_IMAGE_MAX_PIXELS || w * h > LQF_IMAGE_MAX_PIXELS)
         return lqf_fail(LQF_ERR_UNSUPPORTED, "%s: %llux%llu %s is too large", name, (unsigned long long)w,
                         (unsigned long long)h, what);
-    lqf_status st = lqf_image_create((int)w, (int)h, order, out);
+    char img[96];
+    snprintf(img, sizeof img, "the decoded %llux%llu %s", (unsigned long long)w, (unsigned long long)h, what);
+    return lqf_check_alloc(w * h * 3, name, img);
+}
+
+lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
+                                    lqf_channel_order order, lqf_image **out) {
+    *out = NULL;
+    lqf_status st = lqf_image_check_decoded(w, h, what, name);
+    if (st) return st;
+    st = image_new((int)w, (int)h, order, 0, out);
     return st ? lqf_fail_context(st, "%s", name) : LQF_OK;
 }
 

@@ -23,7 +23,10 @@ lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_
 lqf_status lqf_pnm_encode(const lqf_image *img, int grey, uint8_t **buf, size_t *len);
 
 /* The image a decode of `name` (a `what`, e.g. "PNG") fills; sizes above
- * LQF_IMAGE_MAX_PIXELS are LQF_ERR_UNSUPPORTED, naming the file. */
+ * LQF_IMAGE_MAX_PIXELS are LQF_ERR_UNSUPPORTED, naming the file, and sizes over the allocation
+ * limit LQF_ERR_NOMEM. lqf_image_check_decoded is that check alone, for a decoder that
+ * allocates its own buffers from the size in the header before the image is created. */
+lqf_status lqf_image_check_decoded(uint64_t w, uint64_t h, const char *what, const char *name);
 lqf_status lqf_image_create_decoded(uint64_t w, uint64_t h, const char *what, const char *name,
                                     lqf_channel_order order, lqf_image **out);
 /* The orientation tag (0x0112) of IFD0 in EXIF data (a TIFF structure: byte order, 42,

@@ -11,6 +11,7 @@
  */
 #include "image/image.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <string.h>
 /* jpeglib.h needs size_t and FILE declared first (done by core.h). */
@@ -86,6 +87,14 @@ lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf
     jpeg_mem_src(&cinfo, (unsigned char *)buf, (unsigned long)len);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
+    /* libjpeg sizes its own buffers (whole-image coefficients for progressive files) from the
+     * header: check the size first, and bound its memory by the same limit */
+    lqf_status st = lqf_image_check_decoded(cinfo.image_width, cinfo.image_height, "JPEG", name);
+    if (st) {
+        jpeg_destroy_decompress(&cinfo);
+        return st;
+    }
+    cinfo.mem->max_memory_to_use = (long)LQF_MIN(lqf_max_alloc(), (uint64_t)LONG_MAX);
     int orientation = 1;
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m && orientation == 1; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
@@ -107,7 +116,7 @@ lqf_status lqf_jpeg_decode(const uint8_t *buf, size_t len, const char *name, lqf
     jpeg_start_decompress(&cinfo);
 
     lqf_image *im;
-    lqf_status st = lqf_image_create_decoded(cinfo.output_width, cinfo.output_height, "JPEG", name, order, &im);
+    st = lqf_image_create_decoded(cinfo.output_width, cinfo.output_height, "JPEG", name, order, &im);
     if (st) {
         jpeg_destroy_decompress(&cinfo);
         return st;

@@ -40,8 +40,23 @@ static void read_mem(png_structp png, png_bytep data, png_size_t n) {
     r->pos += n;
 }
 
+/* Every chunk length in the file fits the bytes present: libpng allocates some chunks (eXIf)
+ * at the length the file gives before reading them. 0 when one does not. */
+static int chunks_fit(const uint8_t *buf, size_t len) {
+    size_t pos = 8; /* after the signature */
+    while (len - pos >= 8) {
+        uint64_t n = (uint64_t)buf[pos] << 24 | (uint64_t)buf[pos + 1] << 16 | (uint64_t)buf[pos + 2] << 8 | buf[pos + 3];
+        if (n > len - pos - 8) return 0; /* data and (beyond it) the CRC */
+        if (!memcmp(buf + pos + 4, "IEND", 4)) return 1;
+        pos += 12 + (size_t)n;
+        if (pos > len) return 1; /* the CRC is cut: libpng says so */
+    }
+    return 1;
+}
+
 lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_channel_order order,
                           lqf_image **out, int *orientation_out) {
+    if (len >= 8 && !chunks_fit(buf, len)) return lqf_fail(LQF_ERR_FORMAT, "%s: truncated PNG (a chunk is longer than the file)", name);
     png_reader rd = {buf, len, 0, 0, ""};
     lqf_image *volatile img = NULL;
     png_bytep *volatile rows = NULL;
@@ -61,6 +76,8 @@ lqf_status lqf_png_decode(const uint8_t *buf, size_t len, const char *name, lqf_
         return lqf_fail(LQF_ERR_FORMAT, "%s: corrupt PNG (%s)", name, rd.msg);
     }
     png_set_read_fn(png, &rd, read_mem);
+    /* what libpng allocates for an ancillary chunk (a compressed profile or text expands) */
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)LQF_MIN((uint64_t)len + (1u << 20), lqf_max_alloc()));
     png_read_info(png, info);
 
     png_uint_32 w, h;

@@ -70,8 +70,18 @@ lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_
         c.p++;
     }
 
+    /* the raster must be there before the image is allocated: binary samples are 1 or 2
+     * bytes, text samples at least a digit and a separator (none after the last) */
+    lqf_status st = lqf_image_check_decoded((uint64_t)w, (uint64_t)h, what, name);
+    if (st) return st;
+    uint64_t nsamp = lqf_mul_sat(lqf_mul_sat((uint64_t)w, (uint64_t)h), (uint64_t)nc); /* w, h >= 0 */
+    int bytes = maxval > 255 ? 2 : 1;
+    size_t have = (size_t)(c.end - c.p);
+    if ((binary ? have / bytes < nsamp : (have + 1) / 2 < nsamp))
+        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated %s (%zu bytes of pixel data for %llu %s samples)", name, what,
+                        have, (unsigned long long)nsamp, binary ? "binary" : "text");
     lqf_image *im;
-    lqf_status st = lqf_image_create_decoded((uint64_t)w, (uint64_t)h, what, name, order, &im);
+    st = lqf_image_create_decoded((uint64_t)w, (uint64_t)h, what, name, order, &im);
     if (st) return st;
 
     /* lookup from sample value to 8 bits: round(v * 255 / maxval) */
@@ -82,16 +92,8 @@ lqf_status lqf_pnm_decode(const uint8_t *buf, size_t len, const char *name, lqf_
     }
     for (long v = 0; v <= maxval; v++) lut[v] = (uint8_t)((v * 255 + maxval / 2) / maxval);
 
-    size_t nsamp = (size_t)w * h * nc;
-    int bytes = maxval > 255 ? 2 : 1;
     uint8_t *d = im->data;
     int r_at = order == LQF_RGB ? 0 : 2;  /* where the file's first (red) sample goes */
-    if (binary && (size_t)(c.end - c.p) / bytes < nsamp) {
-        free(lut);
-        lqf_image_free(im);
-        return lqf_fail(LQF_ERR_FORMAT, "%s: truncated %s (%zu of %zu bytes of pixel data)", name, what,
-                        (size_t)(c.end - c.p), nsamp * bytes);
-    }
     for (size_t i = 0; i < nsamp; i++) {
         long v;
         if (binary) {

@@ -48,7 +48,7 @@ static void fill_const(float *p, size_t n, float v) {
 static int add_tensor(bld *b, const char *name, lqf_tensor_kind kind, int ndim, const int64_t *dims, int batched) {
     if (b->st != LQF_OK) return -1;
     int t = lqf_graph_add_tensor(b->g, name, kind, ndim, dims, batched);
-    if (t < 0) b->st = lqf_fail(LQF_ERR_NOMEM, "backbone: out of memory adding '%s'", name);
+    if (t < 0) b->st = lqf_fail_context(LQF_ERR_NOMEM, "backbone: adding '%s'", name);
     return t;
 }
 
@@ -64,7 +64,12 @@ static int act4(bld *b, const char *name, int64_t c, int64_t h, int64_t w) {
     return add_tensor(b, name, LQF_T_ACT, 4, d, 1);
 }
 
-static const lqf_tensor *T(bld *b, int t) { return &b->g->tensors[t]; }
+/* Tensor t; after a failed step (t = -1, b->st set) a zero tensor, so that a block can read
+ * its input's shape before its first step notices the failure. */
+static const lqf_tensor *T(bld *b, int t) {
+    static const lqf_tensor none;
+    return t >= 0 ? &b->g->tensors[t] : &none;
+}
 
 /* Convolution without bias; weight "<pre>.weight" (packed). init: 0 N(0,0.1), 1 Kaiming fan_out. */
 static int conv(bld *b, const char *pre, int x, int cout, int k, int s, int p, int groups) {

@@ -44,10 +44,13 @@ int64_t lqf_tensor_numel(const lqf_tensor *t) {
 /* Grow params to hold at least `need` floats; new storage is zeroed. */
 static int params_reserve(lqf_graph *g, size_t need) {
     if (need <= g->cap_params) return 0;
+    /* parameter sizes come from files (ONNX initializers, a checkpoint's config) */
+    if (lqf_check_alloc(lqf_mul_sat(need, sizeof(float)), g->source ? g->source : "network", "the parameters"))
+        return -1;
     size_t cap = g->cap_params ? g->cap_params : 1024;
     while (cap < need) cap *= 2;
     float *p = lqf_alloc(cap * sizeof(float));
-    if (!p) return -1;
+    if (!p) return lqf_fail(LQF_ERR_NOMEM, "out of memory for %zu parameters", cap), -1;
     if (g->n_params) memcpy(p, g->params, g->n_params * sizeof(float));
     memset(p + g->n_params, 0, (cap - g->n_params) * sizeof(float));
     lqf_free(g->params);
@@ -58,21 +61,21 @@ static int params_reserve(lqf_graph *g, size_t need) {
 
 int lqf_graph_add_tensor(lqf_graph *g, const char *name, lqf_tensor_kind kind, int ndim,
                          const int64_t *dims, int batched) {
-    if (ndim < 0 || ndim > LQF_MAX_DIMS) return -1;
+    if (ndim < 0 || ndim > LQF_MAX_DIMS) return lqf_fail(LQF_ERR_ARG, "tensor '%s' of rank %d", name, ndim), -1;
     /* dims may point into g->tensors (e.g. another tensor's dims): copy before growing */
     int64_t d[LQF_MAX_DIMS];
     for (int i = 0; i < ndim; i++) d[i] = dims[i];
     if (g->n_tensors == g->cap_tensors) {
         int cap = g->cap_tensors ? 2 * g->cap_tensors : 64;
         lqf_tensor *t = realloc(g->tensors, (size_t)cap * sizeof *t);
-        if (!t) return -1;
+        if (!t) return lqf_fail(LQF_ERR_NOMEM, "out of memory"), -1;
         g->tensors = t;
         g->cap_tensors = cap;
     }
     lqf_tensor *t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof *t);
     t->name = dup_str(name);
-    if (!t->name) return -1;
+    if (!t->name) return lqf_fail(LQF_ERR_NOMEM, "out of memory"), -1;
     t->kind = kind;
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) t->dims[i] = d[i];
@@ -80,10 +83,12 @@ int lqf_graph_add_tensor(lqf_graph *g, const char *name, lqf_tensor_kind kind, i
     t->nhwc = ndim == 4;
     t->producer = -1;
     if (kind == LQF_T_PARAM || kind == LQF_T_CONST) {
-        size_t n = (size_t)lqf_tensor_numel(t);
+        int64_t numel = lqf_tensor_numel(t);
+        size_t n = (size_t)numel;
         /* keep every tensor 16-float (64-byte) aligned inside params */
         size_t off = (g->n_params + 15) & ~(size_t)15;
-        if (params_reserve(g, off + n + 16) != 0) {
+        if (numel < 0 || n > SIZE_MAX / 8 - off) lqf_fail(LQF_ERR_ARG, "tensor '%s' of %lld elements", name, (long long)numel);
+        if (numel < 0 || n > SIZE_MAX / 8 - off || params_reserve(g, off + n + 16) != 0) {
             free(t->name);
             return -1;
         }

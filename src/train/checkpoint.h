@@ -12,7 +12,7 @@
  * relative to the start of that byte buffer, and the tensors tile it exactly in offset order.
  * lqface writes F32 (tensors in name order) and reads F32, F16, BF16 and F64 (converted to
  * float). Saving writes <path>.tmp, fsyncs it and renames it over <path>, so an interrupted
- * run leaves the previous checkpoint intact.
+ * run leaves the previous checkpoint intact; a checksum (LQF_CKPT_CRC_KEY) catches the rest.
  *
  * Metadata keys lqface writes (all values are strings; lqf_ckpt_info maps them):
  *   format "lqface-checkpoint", format_version "1", arch ("iresnet50", "mobilefacenet", ...),
@@ -29,6 +29,11 @@
 #define LQF_CKPT_MAX_DIMS 8
 #define LQF_CKPT_FORMAT "lqface-checkpoint"
 #define LQF_CKPT_VERSION 1
+/* Metadata key of the file checksum lqface writes first in every checkpoint: 8 hex digits of
+ * the CRC-32 of the whole file with those digits counted as '0'. Reading a file that has it
+ * verifies it (a corrupt or torn file is LQF_ERR_FORMAT "checksum mismatch"); files without
+ * it (other writers) are read unverified. */
+#define LQF_CKPT_CRC_KEY "lqface_crc32"
 
 typedef struct {
     char *name;

@@ -126,8 +126,15 @@ lqf_status lqf_model_load_checkpoint(const char *path, lqf_net **out, lqf_ckpt_i
     st = lqf_ckpt_get_info(ck, &in);
     if (!st) st = config_from_meta(ck, path, &c);
     if (!st) {
+        /* the network the config describes cannot have more parameters than the file holds;
+         * twice that (and 16 MiB) leaves room for an ONNX base's file and its importer's
+         * staging of a frozen tensor in doubles */
+        uint64_t held = 0;
+        for (int i = 0; i < lqf_ckpt_count(ck); i++) held += (uint64_t)lqf_ckpt_tensor_at(ck, i)->numel * sizeof(float);
         c.input_size = in.input_h;
+        uint64_t old = lqf_alloc_bound(2 * held + (16u << 20));
         st = lqf_model_build(&c, &g, arch, shortcut);
+        lqf_alloc_bound(old);
         if (st) lqf_fail_context(st, "%s", path);
     }
     if (!st && strcmp(arch, in.arch))

@@ -22,6 +22,7 @@
 #include "train/model.h"
 #include "train/optim.h"
 #include "train/qgface.h"
+#include "train/resume.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -112,7 +113,7 @@ static const key_def KEYS[] = {
     KS(ckpt_dir, "checkpoint and log directory (empty: none)"),
     KI(ckpt_every, "checkpoint every N steps (0: only at the end)"),
     KI(keep_last, "numbered checkpoints kept (0: all)"),
-    KS(resume, "checkpoint to continue from (exactly)"),
+    KS(resume, "checkpoint to continue from (exactly); auto: the newest one in ckpt_dir that loads (a directory: there)"),
     KS(val_pairs, "validation pairs: LFW pairs.txt or `path path label` list"),
     KS(val_root, "root of the validation images"),
     KS(val_align, "validation images: none (aligned crops) | yunet (detect and align)"),
@@ -344,6 +345,7 @@ struct lqf_train {
     /* checkpoints kept */
     char **kept;
     int n_kept;
+    char resume_note[2048];     /* resume = auto: where the run continues from (LQF_TRAIN_EV_RESUME) */
     /* ARoFace */
     lqf_aro_config aro;
     float *aro_out;
@@ -514,9 +516,12 @@ static lqf_status make_head(lqf_train *t) {
     if (type != LQF_HEAD_ADAFACE && (t->use_lap || hc.quality_gate > 0 || c->qgface))
         return lqf_fail(LQF_ERR_ARG, "train config: quality = laplacian, quality_gate and qgface need head = adaface "
                         "(the head is %s)", c->head);
-    lqf_status st = lqf_head_create(&hc, &t->head);
-    if (st) return st;
+    /* the class count comes from the data (a list's largest label, a pack's meta record) */
     size_t n = (size_t)t->D * t->C;
+    lqf_status st = lqf_check_alloc(lqf_mul_sat(n, 4 * sizeof(float)), c->data[0] ? c->data : "train config",
+                                    "the head kernel (embedding x classes, with gradient and optimiser state)");
+    if (!st) st = lqf_head_create(&hc, &t->head);
+    if (st) return st;
     t->W = lqf_alloc(n * sizeof(float));
     t->dW = lqf_alloc(n * sizeof(float));
     if (!t->W || !t->dW) return lqf_fail(LQF_ERR_NOMEM, "train: out of memory for the head (%zu floats)", n);
@@ -1124,12 +1129,10 @@ lqf_status lqf_train_save(lqf_train *t, const char *path) {
     return st;
 }
 
-static lqf_status restore(lqf_train *t, const char *path) {
-    lqf_ckpt *ck = NULL;
-    lqf_status st = lqf_ckpt_load(path, &ck);
-    if (st) return st;
+/* Restore the run's state from checkpoint ck (read from path; freed here). */
+static lqf_status restore_ckpt(lqf_train *t, lqf_ckpt *ck, const char *path) {
     lqf_ckpt_info info;
-    st = lqf_ckpt_get_info(ck, &info);
+    lqf_status st = lqf_ckpt_get_info(ck, &info);
     if (!st && (strcmp(info.arch, t->arch) || info.embedding_size != t->D))
         st = lqf_fail(LQF_ERR_FORMAT, "%s: checkpoint of %s (embedding %d), the run builds %s (embedding %d)", path,
                       info.arch, info.embedding_size, t->arch, t->D);
@@ -1210,13 +1213,54 @@ static lqf_status restore(lqf_train *t, const char *path) {
     return st;
 }
 
+/* keep_last: delete the oldest numbered checkpoints beyond it. */
+static void prune_kept(lqf_train *t) {
+    while (t->cfg.keep_last > 0 && t->n_kept > t->cfg.keep_last) {
+        remove(t->kept[0]); /* an old checkpoint; failing to delete it is harmless */
+        free(t->kept[0]);
+        memmove(t->kept, t->kept + 1, (size_t)(t->n_kept - 1) * sizeof *t->kept);
+        t->n_kept--;
+    }
+}
+
+/* resume = a checkpoint file (exactly that one), or auto / a directory: the newest checkpoint
+ * there that loads, the ones that do not set aside (resume.h), the note kept for the loop. */
+static lqf_status restore(lqf_train *t, const char *path) {
+    struct stat sb;
+    int is_dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (strcmp(path, "auto") && !is_dir) {
+        lqf_ckpt *ck = NULL;
+        lqf_status st = lqf_ckpt_load(path, &ck);
+        return st ? st : restore_ckpt(t, ck, path);
+    }
+    const char *dir = is_dir ? path : t->cfg.ckpt_dir;
+    if (!dir[0]) return lqf_fail(LQF_ERR_ARG, "train config: resume = auto needs ckpt_dir");
+    lqf_resume r;
+    lqf_status st = lqf_resume_find(dir, &r);
+    if (st) return lqf_fail_context(st, "resume");
+    snprintf(t->resume_note, sizeof t->resume_note, "%s", r.note);
+    if (r.ck) {
+        st = restore_ckpt(t, r.ck, r.path);
+        r.ck = NULL;
+    }
+    if (!st) { /* keep_last goes on counting the checkpoints already there */
+        t->kept = r.kept, t->n_kept = r.n_kept;
+        r.kept = NULL, r.n_kept = 0;
+        prune_kept(t);
+    }
+    lqf_resume_free(&r);
+    return st;
+}
+
 static lqf_status write_ckpt(lqf_train *t, char *out_path) {
     if (!t->cfg.ckpt_dir[0]) return LQF_OK;
     char path[LQF_TRAIN_PATH];
     if (snprintf(path, sizeof path, "%.990s/ckpt_step%08ld.safetensors", t->cfg.ckpt_dir, t->step) >= (int)sizeof path)
         return lqf_fail(LQF_ERR_ARG, "train: checkpoint directory name too long");
+    lqf_fault("ckpt_begin");
     lqf_status st = lqf_train_save(t, path);
     if (st) return st;
+    lqf_fault("ckpt_prune");
     snprintf(out_path, LQF_TRAIN_PATH, "%s", path);
     if (t->n_kept && !strcmp(t->kept[t->n_kept - 1], path)) return LQF_OK;
     char **k = realloc(t->kept, (size_t)(t->n_kept + 1) * sizeof *k);
@@ -1225,12 +1269,7 @@ static lqf_status write_ckpt(lqf_train *t, char *out_path) {
     t->kept[t->n_kept] = malloc(strlen(path) + 1);
     if (!t->kept[t->n_kept]) return lqf_fail(LQF_ERR_NOMEM, "train: out of memory");
     strcpy(t->kept[t->n_kept++], path);
-    if (t->cfg.keep_last > 0 && t->n_kept > t->cfg.keep_last) {
-        remove(t->kept[0]); /* an old checkpoint; failing to delete it is harmless */
-        free(t->kept[0]);
-        memmove(t->kept, t->kept + 1, (size_t)(t->n_kept - 1) * sizeof *t->kept);
-        t->n_kept--;
-    }
+    prune_kept(t);
     return LQF_OK;
 }
 
@@ -1288,6 +1327,12 @@ lqf_status lqf_train_loop(lqf_train *t, lqf_train_progress_fn fn, void *user, lq
     int esteps = 0, stop = 0, first_epoch_done = 0;
     /* an epoch counts for the loss means only when this run saw it from its start */
     int epoch_whole = t->bie == 0;
+    if (t->resume_note[0]) {
+        p.event = LQF_TRAIN_EV_RESUME;
+        p.step = t->step;
+        p.path = t->resume_note;
+        report(fn, user, &p);
+    }
     if (t->step >= t->total && t->npairs) { /* nothing to train: validate the network as it is */
         p.step = t->step;
         st = validate_event(t, &p, fn, user, r, &stop);
@@ -1345,6 +1390,8 @@ lqf_status lqf_train_loop(lqf_train *t, lqf_train_progress_fn fn, void *user, lq
         p.eta_s = done ? el / done * (double)(t->total - t->step) : 0;
         r->last_loss = hr.loss;
         r->last_acc = hr.accuracy;
+        lqf_fault_set_step(t->step);
+        lqf_fault("step");
         if (report(fn, user, &p)) stop = 1;
         if (c->max_seconds > 0 && el >= c->max_seconds) stop = 1;
         if (t->bie >= t->bpe) end_epoch(t, &p, fn, user, r, &eloss, &eacc, &esteps, &epoch_whole, &first_epoch_done, &stop);

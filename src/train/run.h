@@ -85,7 +85,8 @@ typedef struct {
     char ckpt_dir[LQF_TRAIN_PATH];  /* "" = no checkpoints */
     int ckpt_every;                 /* steps; 0 = only at the end */
     int keep_last;                  /* numbered checkpoints kept (0 = all) */
-    char resume[LQF_TRAIN_PATH];    /* checkpoint file to continue from */
+    char resume[LQF_TRAIN_PATH];    /* checkpoint file to continue from, or "auto" (or a
+                                       directory): its newest checkpoint that loads (resume.h) */
     /* validation */
     char val_pairs[LQF_TRAIN_PATH]; /* LFW pairs.txt or `path path label` list */
     char val_root[LQF_TRAIN_PATH];
@@ -132,6 +133,8 @@ typedef enum {
     LQF_TRAIN_EV_CKPT,     /* a checkpoint was written (path set) */
     LQF_TRAIN_EV_EPOCH,    /* an epoch ended (epoch_loss set) */
     LQF_TRAIN_EV_BADDATA,  /* a bad item was skipped (path = its message) */
+    LQF_TRAIN_EV_RESUME,   /* resume = auto: where the run continues (path = the message: the
+                              checkpoint, the ones skipped and why, or a start from scratch) */
 } lqf_train_event;
 
 typedef struct {
